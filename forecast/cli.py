@@ -1,0 +1,289 @@
+"""The `forecast` command line: parses options, calls library functions, prints. No statistics here."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from forecast.errors import ForecastError
+
+app = typer.Typer(
+    name="forecast",
+    help="Bayesian forecasts of homicide, robbery and knife crime linked to Class A drug availability, "
+    "for the 43 police force areas of England and Wales.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+_STATE = {"debug": False, "quiet": False}
+
+Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
+Seed = Annotated[int | None, typer.Option(help="Random seed (default: the spec's).")]
+Draws = Annotated[int | None, typer.Option(help="Posterior draws per chain (default: the spec's).")]
+Tune = Annotated[int | None, typer.Option(help="Tuning steps per chain (default: the spec's).")]
+Chains = Annotated[int | None, typer.Option(help="Number of chains (default: the spec's).")]
+Sampler = Annotated[
+    str | None, typer.Option("--sampler", help="nutpie (default), pymc or numpyro.")
+]
+
+
+def _guard(func):
+    """Turn a ForecastError (or an unreadable file) into one line on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ForecastError, OSError) as exc:
+            if _STATE["debug"]:
+                raise
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    _STATE.update(debug=debug, quiet=quiet)
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+
+
+def _sampler_overrides(sampler, draws, tune, chains, seed) -> dict:
+    return {
+        k: v
+        for k, v in dict(backend=sampler, draws=draws, tune=tune, chains=chains, seed=seed).items()
+        if v is not None
+    }
+
+
+def _print_diagnostics(summary, effects) -> None:
+    from forecast.diagnostics import gate_failures
+
+    s = summary
+    out_console.print(
+        f"diagnostics: {s.chains} chains x {s.draws} draws, max R-hat {s.max_rhat:.3f}, "
+        f"min bulk ESS {s.min_ess_bulk:.0f} ({s.worst_variable}), availability-effect ESS "
+        f"{s.min_ess_bulk_key:.0f}, divergences {s.divergences}, min E-BFMI {s.min_bfmi:.2f}",
+        highlight=False,
+    )
+    failures = gate_failures(summary)
+    if failures:
+        out_console.print("[yellow]gates not met:[/] " + "; ".join(failures), highlight=False)
+    table = Table(title="availability effect (log rate per unit index), 90% interval")
+    for col in ("outcome", "mean", "q5", "q95", "rate ratio", "truth"):
+        table.add_column(col)
+    for r in effects.itertuples(index=False):
+        truth = f"{r.truth:.3f}" if hasattr(r, "truth") else ""
+        table.add_row(
+            r.outcome, f"{r.mean:.3f}", f"{r.q5:.3f}", f"{r.q95:.3f}", f"{r.rate_ratio:.3f}", truth
+        )
+    out_console.print(table)
+
+
+def _print_paths(paths: dict) -> None:
+    for name, path in paths.items():
+        out_console.print(f"  {name:<18} {path}", highlight=False)
+
+
+@app.command()
+@_guard
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for all outputs.")] = Path("demo-output"),
+    force: Force = False,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated panel.")] = 20240601,
+    horizon: Annotated[int, typer.Option(help="Quarters to forecast.")] = 4,
+    sampler: Sampler = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    chains: Chains = None,
+) -> None:
+    """Simulate the 43-force panel, fit the default model, forecast and export, end to end.
+
+    Example: forecast demo --out demo-output --force
+    """
+    from forecast.pipeline import run_demo
+
+    fitted, fc, panel_path = run_demo(
+        out,
+        seed=seed,
+        horizon=horizon,
+        overwrite=force,
+        progress=not _STATE["quiet"],
+        sampler_overrides=_sampler_overrides(sampler, draws, tune, chains, None),
+    )
+    out_console.print(f"\n[bold]demo finished[/] in {out}: outputs", highlight=False)
+    _print_paths({"panel": panel_path, **fitted.paths, **fc.paths})
+    _print_diagnostics(fitted.summary, fitted.effects)
+    _print_next_quarter(fc.table)
+
+
+def _print_next_quarter(table) -> None:
+    nat = table[
+        (table["area_level"] == "national")
+        & (table["horizon"] == 1)
+        & (table["quantity"] == "count")
+    ]
+    if nat.empty:
+        return
+    t = Table(title=f"{nat['area'].iloc[0]}, forecast for {nat['period'].iloc[0]} (offences)")
+    for col in ("outcome", "median", "80% interval", "95% interval"):
+        t.add_column(col)
+    for r in nat.to_dict("records"):
+        t.add_row(
+            r["outcome"],
+            f"{r['median']:,.0f}",
+            f"{r['q10']:,.0f} - {r['q90']:,.0f}",
+            f"{r['q2.5']:,.0f} - {r['q97.5']:,.0f}",
+        )
+    out_console.print(t)
+
+
+@app.command()
+@_guard
+def simulate(
+    out: Annotated[Path, typer.Argument(help="Output file: .nc (panel + truth) or .csv (panel).")],
+    periods: Annotated[int, typer.Option(help="Number of quarters.")] = 48,
+    start: Annotated[str, typer.Option(help="First quarter, e.g. 2012Q2.")] = "2012Q2",
+    forces: Annotated[
+        list[str] | None, typer.Option("--only", help="Simulate only these forces (repeatable).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20240601,
+    holdout: Annotated[int, typer.Option(help="Extra future quarters kept in /future.")] = 0,
+    force: Force = False,
+) -> None:
+    """Write a simulated force x quarter panel with its known truth.
+
+    Example: forecast simulate panel.nc --periods 48 --seed 7
+    """
+    from forecast.panel import save_panel
+    from forecast.periods import parse_quarter
+    from forecast.simulate import simulate_panel
+
+    parse_quarter(start, "--start")
+    tree = simulate_panel(n_periods=periods, start=start, forces=forces, seed=seed, holdout=holdout)
+    path = save_panel(tree, out, overwrite=force)
+    ds = tree["panel"].to_dataset()
+    out_console.print(
+        f"wrote {path}: {ds.sizes['force']} forces x {ds.sizes['period']} quarters "
+        f"({ds.indexes['period'][0]}-{ds.indexes['period'][-1]}), seed {seed}",
+        highlight=False,
+    )
+
+
+@app.command()
+@_guard
+def fit(
+    panel: Annotated[
+        Path, typer.Argument(help="Panel file (.nc from `forecast simulate`, or .csv).")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory for fit.nc, diagnostics.csv, effects.csv.")],
+    spec: Annotated[
+        str, typer.Option(help="Spec file or shipped name (default, minimal).")
+    ] = "default",
+    sampler: Sampler = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    chains: Chains = None,
+    seed: Seed = None,
+    force: Force = False,
+) -> None:
+    """Fit a model spec to a panel and save the posterior with provenance.
+
+    Example: forecast fit panel.nc --out fits/default --spec models/default.toml
+    """
+    from forecast.fit import sampler_settings
+    from forecast.panel import load_panel
+    from forecast.pipeline import fit_to_dir
+    from forecast.spec import load_spec
+
+    model_spec = load_spec(spec)
+    settings = sampler_settings(
+        model_spec, **_sampler_overrides(sampler, draws, tune, chains, seed)
+    )
+    data = load_panel(panel)
+    fitted = fit_to_dir(
+        data, model_spec, out, settings, overwrite=force, progress=not _STATE["quiet"]
+    )
+    out_console.print(f"fit written to {out}", highlight=False)
+    _print_paths(fitted.paths)
+    _print_diagnostics(fitted.summary, fitted.effects)
+
+
+@app.command()
+@_guard
+def predict(
+    fit_file: Annotated[
+        Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory for forecast.csv/.parquet and draws.")],
+    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    seed: Seed = None,
+    force: Force = False,
+) -> None:
+    """Forecast `horizon` quarters by posterior prediction; write tidy tables and a fan chart.
+
+    Example: forecast predict fits/default/fit.nc --out forecasts/ --horizon 4
+    """
+    from forecast.fit import load_fit
+    from forecast.pipeline import forecast_to_dir
+
+    fc = forecast_to_dir(load_fit(fit_file), out, horizon=horizon, seed=seed, overwrite=force)
+    out_console.print(f"forecast written to {out}", highlight=False)
+    _print_paths(fc.paths)
+    _print_next_quarter(fc.table)
+
+
+@app.command()
+@_guard
+def summary(
+    fit_file: Annotated[
+        Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
+    ],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 2 when a convergence gate fails.")
+    ] = False,
+) -> None:
+    """Print the diagnostics table (R-hat, bulk/tail ESS per variable, divergences, E-BFMI).
+
+    Example: forecast summary fits/default/fit.nc --strict
+    """
+    from forecast.diagnostics import diagnostics_table, gate_failures, summarise_diagnostics
+    from forecast.fit import load_fit
+    from forecast.posterior import effects_table
+
+    tree = load_fit(fit_file)
+    table = diagnostics_table(tree)
+    t = Table(title=f"diagnostics: {fit_file} (spec {tree.attrs.get('spec_name')})")
+    for col in ("variable", "size", "bulk ESS", "tail ESS", "R-hat"):
+        t.add_column(col)
+    for r in table.itertuples(index=False):
+        t.add_row(
+            r.variable, str(r.size), f"{r.ess_bulk:.0f}", f"{r.ess_tail:.0f}", f"{r.r_hat:.3f}"
+        )
+    out_console.print(t)
+    s = summarise_diagnostics(tree, table)
+    _print_diagnostics(s, effects_table(tree))
+    if strict and gate_failures(s):
+        raise typer.Exit(2)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="forecast")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

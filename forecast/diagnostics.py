@@ -1,0 +1,125 @@
+"""Convergence diagnostics (R-hat, bulk/tail ESS, divergences, E-BFMI) and the gates later stages use."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.errors import DiagnosticsError
+
+KEY_PARAMETER = "availability_beta"
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Thresholds a fit must meet (defaults: the foundation issue's acceptance bar)."""
+
+    max_rhat: float = 1.01
+    min_ess_key: float = 400.0  # availability effects
+    min_ess: float = 200.0  # every other parameter
+    max_divergences: int = 0
+    min_bfmi: float = 0.3
+
+
+def diagnostics_table(tree: xr.DataTree) -> pd.DataFrame:
+    """One row per posterior variable: its size and worst bulk ESS, tail ESS and R-hat."""
+    post = tree["posterior"]
+    names = list(post.data_vars)
+    bulk = az.ess(tree, method="bulk", var_names=names)
+    tail = az.ess(tree, method="tail", var_names=names)
+    rhat = az.rhat(tree, var_names=names)
+    rows = []
+    for v in names:
+        rows.append(
+            {
+                "variable": v,
+                "size": int(
+                    np.prod([post.sizes[d] for d in post[v].dims if d not in ("chain", "draw")])
+                ),
+                "ess_bulk": float(np.nanmin(bulk[v].values)),
+                "ess_tail": float(np.nanmin(tail[v].values)),
+                "r_hat": float(np.nanmax(rhat[v].values)),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("ess_bulk").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class DiagnosticsSummary:
+    """Worst-case figures over the whole posterior."""
+
+    chains: int
+    draws: int
+    divergences: int
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    min_ess_bulk_key: float
+    min_bfmi: float
+    worst_variable: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def summarise_diagnostics(
+    tree: xr.DataTree, table: pd.DataFrame | None = None
+) -> DiagnosticsSummary:
+    """Reduce the table and the sampler statistics to the figures the gates check."""
+    table = diagnostics_table(tree) if table is None else table
+    stats = tree["sample_stats"]
+    div = int(stats["diverging"].values.sum()) if "diverging" in stats else 0
+    try:
+        bfmi = float(np.min(az.bfmi(tree)["energy"].values))
+    except (KeyError, ValueError):
+        bfmi = float("nan")
+    key = table[table["variable"] == KEY_PARAMETER]
+    post = tree["posterior"]
+    return DiagnosticsSummary(
+        chains=int(post.sizes["chain"]),
+        draws=int(post.sizes["draw"]),
+        divergences=div,
+        max_rhat=float(table["r_hat"].max()),
+        min_ess_bulk=float(table["ess_bulk"].min()),
+        min_ess_tail=float(table["ess_tail"].min()),
+        min_ess_bulk_key=float(key["ess_bulk"].min()) if len(key) else float("nan"),
+        min_bfmi=bfmi,
+        worst_variable=str(table.iloc[0]["variable"]),
+    )
+
+
+def gate_failures(summary: DiagnosticsSummary, gates: Gates = Gates()) -> list[str]:
+    """Human-readable list of the gates a fit fails (empty when it passes)."""
+    out = []
+    if not summary.max_rhat <= gates.max_rhat:
+        out.append(f"max R-hat {summary.max_rhat:.3f} > {gates.max_rhat}")
+    if summary.divergences > gates.max_divergences:
+        out.append(f"{summary.divergences} divergent transitions (allowed {gates.max_divergences})")
+    if not summary.min_ess_bulk_key >= gates.min_ess_key:
+        out.append(
+            f"bulk ESS of {KEY_PARAMETER} {summary.min_ess_bulk_key:.0f} < {gates.min_ess_key:.0f}"
+        )
+    if not summary.min_ess_bulk >= gates.min_ess:
+        out.append(
+            f"min bulk ESS {summary.min_ess_bulk:.0f} < {gates.min_ess:.0f} ({summary.worst_variable})"
+        )
+    if summary.min_bfmi < gates.min_bfmi:
+        out.append(f"E-BFMI {summary.min_bfmi:.2f} < {gates.min_bfmi}")
+    return out
+
+
+def require_gates(tree: xr.DataTree, gates: Gates = Gates()) -> DiagnosticsSummary:
+    """Raise DiagnosticsError listing every failed gate; return the summary when all pass."""
+    summary = summarise_diagnostics(tree)
+    failures = gate_failures(summary, gates)
+    if failures:
+        raise DiagnosticsError(
+            "fit fails its convergence gates: "
+            + "; ".join(failures)
+            + " (run more draws, e.g. --draws 1000, or inspect `forecast summary`)"
+        )
+    return summary

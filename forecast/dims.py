@@ -1,0 +1,20 @@
+"""Names of dimensions, coordinates and outcomes, in one place so no bare string is repeated."""
+
+FORCE = "force"
+REGION = "region"
+PERIOD = "period"
+OUTCOME = "outcome"
+QUARTER = "quarter_of_year"
+CHAIN = "chain"
+DRAW = "draw"
+HORIZON = "horizon"
+AREA = "area"
+AREA_LEVEL = "area_level"
+FORCE_CODE = "force_code"
+
+OUTCOMES: tuple[str, ...] = ("homicide", "robbery", "knife")
+
+# Panel variable names (see forecast.panel for their meaning and units).
+COUNT = "count"
+POPULATION = "population"
+AVAILABILITY_INDEX = "availability_index"

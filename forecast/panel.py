@@ -1,0 +1,275 @@
+"""The canonical force x period panel: conventions, validation, NetCDF/CSV input and output.
+
+A panel is an ``xarray.Dataset`` with dims ``force`` (ONS names), ``period`` (a quarterly
+``pandas.PeriodIndex`` in memory, '2024Q3' strings on disk) and ``outcome``, holding:
+
+- ``count`` (force, period, outcome): recorded offences in the quarter; NaN marks a missing cell.
+- ``population`` (force, period): resident population, persons.
+- ``availability_index`` (force, period): a composite Class A availability index (unit scale).
+
+Other (force, period) variables such as indicators are kept and passed through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast import dims
+from forecast.errors import DataError
+from forecast.forces import force_codes, force_regions, normalise_force
+from forecast.io import write_atomic
+from forecast.periods import parse_quarter
+
+REQUIRED = (dims.COUNT, dims.POPULATION, dims.AVAILABILITY_INDEX)
+_ID_COLUMNS = ("force", "period")
+# Official "not available" markers (ONS/Home Office): read as missing, never rejected.
+NOT_AVAILABLE = ["..", ":", "x", "[x]", "[z]", "[c]", "-"]
+
+
+def periods_to_str(obj):
+    """Replace a PeriodIndex ``period`` coord by '2024Q3' strings (NetCDF cannot store Periods)."""
+    if dims.PERIOD in obj.coords and isinstance(obj.indexes.get(dims.PERIOD), pd.PeriodIndex):
+        return obj.assign_coords({dims.PERIOD: [str(p) for p in obj.indexes[dims.PERIOD]]})
+    return obj
+
+
+def periods_from_str(obj, where: str = ""):
+    """Inverse of :func:`periods_to_str`."""
+    if dims.PERIOD in obj.coords and not isinstance(obj.indexes.get(dims.PERIOD), pd.PeriodIndex):
+        labels = obj[dims.PERIOD].values
+        return obj.assign_coords(
+            {dims.PERIOD: pd.PeriodIndex([parse_quarter(str(x), where) for x in labels], freq="Q")}
+        )
+    return obj
+
+
+def make_panel(
+    count: np.ndarray,
+    population: np.ndarray,
+    availability_index: np.ndarray,
+    forces: list[str],
+    periods: pd.PeriodIndex,
+    outcomes: tuple[str, ...] = dims.OUTCOMES,
+    extra: dict[str, xr.DataArray] | None = None,
+    attrs: dict | None = None,
+) -> xr.Dataset:
+    """Assemble a panel Dataset with the standard dims, coords and attributes."""
+    forces = [normalise_force(f) for f in forces]
+    fp = (dims.FORCE, dims.PERIOD)
+    ds = xr.Dataset(
+        {
+            dims.COUNT: ((*fp, dims.OUTCOME), np.asarray(count, dtype=float)),
+            dims.POPULATION: (fp, np.asarray(population, dtype=float)),
+            dims.AVAILABILITY_INDEX: (fp, np.asarray(availability_index, dtype=float)),
+        },
+        coords={
+            dims.FORCE: forces,
+            dims.PERIOD: pd.PeriodIndex(periods, freq="Q"),
+            dims.OUTCOME: list(outcomes),
+            dims.FORCE_CODE: (dims.FORCE, force_codes(forces)),
+            dims.REGION: (dims.FORCE, force_regions(forces)),
+        },
+        attrs={"frequency": "quarter", **(attrs or {})},
+    )
+    ds[dims.COUNT].attrs.update(unit="offences per quarter", aggregation="quarter sum")
+    ds[dims.POPULATION].attrs.update(unit="persons")
+    ds[dims.AVAILABILITY_INDEX].attrs.update(
+        unit="standardised index", description="composite Class A availability index"
+    )
+    for name, da in (extra or {}).items():
+        ds[name] = da
+    return ds
+
+
+def validate_panel(ds: xr.Dataset, where: str = "panel") -> xr.Dataset:
+    """Check a panel's shape and values; raise DataError naming the problem and the cell."""
+    missing = [v for v in REQUIRED if v not in ds]
+    if missing:
+        raise DataError(
+            f"{where}: missing variable(s) {', '.join(missing)}; a panel needs {REQUIRED}"
+        )
+    for d in (dims.FORCE, dims.PERIOD, dims.OUTCOME):
+        if d not in ds.dims:
+            raise DataError(f"{where}: no {d!r} dimension")
+    ds = periods_from_str(ds, where)
+    periods = ds.indexes[dims.PERIOD]
+    expected = pd.period_range(periods.min(), periods.max(), freq="Q")
+    if len(periods) != len(expected) or not (periods == expected).all():
+        gap = sorted(set(expected) - set(periods))
+        what = f"quarter {gap[0]} is missing" if gap else "quarters are not in order or repeat"
+        raise DataError(
+            f"{where}: {what}; the panel needs consecutive quarters (use NaN counts for missing cells)"
+        )
+    for f in ds[dims.FORCE].values:
+        normalise_force(str(f), where)
+    count = ds[dims.COUNT]
+    bad = np.argwhere(np.asarray(count < 0))
+    if bad.size:
+        f, t, k = bad[0]
+        raise DataError(
+            f"{where}: negative count {float(count.values[f, t, k]):g} for force "
+            f"{str(ds[dims.FORCE].values[f])!r}, period {periods[t]}, outcome {str(ds[dims.OUTCOME].values[k])!r}:"
+            " counts must be >= 0 (use NaN for missing)"
+        )
+    finite = count.values[np.isfinite(count.values)]
+    if finite.size and not np.allclose(finite, np.round(finite)):
+        raise DataError(f"{where}: counts must be whole numbers")
+    for name in (dims.POPULATION, dims.AVAILABILITY_INDEX):
+        vals = ds[name].values
+        bad_cells = ~np.isfinite(vals) | ((vals <= 0) if name == dims.POPULATION else False)
+        if bad_cells.any():
+            f, t = np.argwhere(bad_cells)[0]
+            rule = "positive" if name == dims.POPULATION else "present (no NaN)"
+            raise DataError(
+                f"{where}: {name} must be {rule} in every cell; force "
+                f"{str(ds[dims.FORCE].values[f])!r}, period {periods[t]} has {float(vals[f, t])!r}"
+            )
+    return ds
+
+
+def panel_hash(ds: xr.Dataset) -> str:
+    """A content hash of the panel (values and coordinates), recorded as provenance of each fit."""
+    h = hashlib.sha256()
+    ds = periods_to_str(ds)
+    for name in sorted(map(str, ds.variables)):
+        var = ds.variables[name]
+        h.update(name.encode())
+        h.update(repr(var.dims).encode())
+        values = var.values
+        data = values.astype(str) if values.dtype.kind in "OUS" else np.ascontiguousarray(values)
+        h.update(data.tobytes())
+    return h.hexdigest()[:16]
+
+
+def save_panel(ds: xr.Dataset | xr.DataTree, path: Path, overwrite: bool = False) -> Path:
+    """Write a panel (or a simulated DataTree) to NetCDF atomically; '.csv' writes the wide table."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        flat = ds["panel"].to_dataset() if isinstance(ds, xr.DataTree) else ds
+        return write_atomic(
+            path, lambda tmp: panel_to_frame(flat).to_csv(tmp, index=False), overwrite
+        )
+    disk = (
+        ds.map_over_datasets(periods_to_str) if isinstance(ds, xr.DataTree) else periods_to_str(ds)
+    )
+    return write_atomic(path, lambda tmp: disk.to_netcdf(tmp, engine="h5netcdf"), overwrite)
+
+
+def load_panel(path: Path) -> xr.Dataset:
+    """Read and validate a panel from NetCDF (.nc) or a wide CSV table (.csv)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.suffix == ".csv":
+        return panel_from_frame(_read_csv(path), where=str(path))
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as tree:
+            node = (
+                tree
+                if dims.COUNT in tree.data_vars or "panel" not in tree.children
+                else tree["panel"]
+            )
+            ds = node.to_dataset().load()
+    except Exception as exc:  # h5py/netCDF raise many kinds
+        raise DataError(
+            f"{path}: not a readable NetCDF panel ({type(exc).__name__}); "
+            "give a file written by `forecast simulate` or a .csv table"
+        ) from exc
+    return validate_panel(ds, where=str(path))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, na_values=NOT_AVAILABLE)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+
+
+def panel_to_frame(ds: xr.Dataset) -> pd.DataFrame:
+    """Wide table, one row per force and quarter: force, period, population, index, one column per outcome."""
+    ds = periods_to_str(ds)
+    base = ds.drop_vars([dims.COUNT, dims.OUTCOME, dims.FORCE_CODE, dims.REGION], errors="ignore")
+    frame = base.to_dataframe(dim_order=[dims.FORCE, dims.PERIOD]).reset_index()
+    for k in ds[dims.OUTCOME].values:
+        frame[str(k)] = ds[dims.COUNT].sel({dims.OUTCOME: k}).values.reshape(-1)
+    return frame
+
+
+def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
+    """Build a validated panel from the wide table; errors name the row (file line) and column."""
+    need = [*_ID_COLUMNS, dims.POPULATION, dims.AVAILABILITY_INDEX]
+    absent = [c for c in need if c not in frame.columns]
+    if absent:
+        raise DataError(f"{where}: missing column(s) {', '.join(absent)}; expected at least {need}")
+    outcomes = [c for c in dims.OUTCOMES if c in frame.columns]
+    if not outcomes:
+        raise DataError(
+            f"{where}: no outcome column; expected one or more of {list(dims.OUTCOMES)}"
+        )
+    frame = frame.copy()
+    frame["force"] = [
+        normalise_force(str(v), f"{where}, row {i + 2}, column force")
+        for i, v in enumerate(frame["force"])
+    ]
+    frame["period"] = [
+        parse_quarter(str(v), f"{where}, row {i + 2}, column period")
+        for i, v in enumerate(frame["period"])
+    ]
+    for col in [dims.POPULATION, dims.AVAILABILITY_INDEX, *outcomes]:
+        vals = pd.to_numeric(frame[col], errors="coerce")
+        bad = vals.isna() & frame[col].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{where}, row {i + 2}, column {col}: {frame[col].iloc[i]!r} is not a number"
+            )
+        if col in outcomes and (vals < 0).any():
+            i = int(np.flatnonzero((vals < 0).to_numpy())[0])
+            raise DataError(
+                f"{where}, row {i + 2}, column {col}: negative count {vals.iloc[i]:g}; "
+                "counts must be >= 0 (leave the cell empty if it is missing)"
+            )
+        frame[col] = vals
+    dup = frame.duplicated(list(_ID_COLUMNS))
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataError(f"{where}, row {i + 2}: force and period repeat an earlier row")
+    indexed = frame.set_index(list(_ID_COLUMNS))
+    forces = list(pd.unique(frame["force"]))
+    periods = pd.period_range(min(frame["period"]), max(frame["period"]), freq="Q")
+    full = pd.MultiIndex.from_product([forces, periods])
+    absent_rows = full.difference(indexed.index)
+    if len(absent_rows):
+        f, p = absent_rows[0]
+        raise DataError(
+            f"{where}: no row for force {f!r}, period {p}; every force needs every quarter "
+            "(leave counts empty for a missing cell)"
+        )
+    indexed = indexed.reindex(full)
+    shape = (len(forces), len(periods))
+    extra_cols = [c for c in frame.columns if c not in (*need, *outcomes)]
+    extra = {
+        c: xr.DataArray(
+            pd.to_numeric(indexed[c], errors="coerce").to_numpy().reshape(shape),
+            dims=(dims.FORCE, dims.PERIOD),
+        )
+        for c in extra_cols
+    }
+    ds = make_panel(
+        count=np.stack(
+            [indexed[k].to_numpy(dtype=float).reshape(shape) for k in outcomes], axis=-1
+        ),
+        population=indexed[dims.POPULATION].to_numpy(dtype=float).reshape(shape),
+        availability_index=indexed[dims.AVAILABILITY_INDEX].to_numpy(dtype=float).reshape(shape),
+        forces=forces,
+        periods=periods,
+        outcomes=tuple(outcomes),
+        extra=extra,
+        attrs={"source": where},
+    )
+    return validate_panel(ds, where)

@@ -1,0 +1,199 @@
+"""Posterior prediction: replicated history and forecasts h quarters ahead, per draw.
+
+Forecasts propagate every component forward rather than holding the last value: the national trend
+continues as a random walk with the posterior step sd, the availability index follows its fitted AR(1)
+dynamics (national mean + force deviations), seasonality follows the calendar, and population is
+extrapolated log-linearly from each force's growth over the last four quarters. Region and national
+figures are sums of force draws, so every level agrees draw by draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast import dims
+from forecast.errors import ForecastError
+from forecast.fit import fit_panel, fit_spec
+from forecast.forces import force_register
+from forecast.model.data import prepare_data
+from forecast.spec import ModelSpec
+
+NATIONAL = "England and Wales"
+NATIONAL_CODE = "K04000001"
+PANEL_TOTAL = "All forces in panel"  # the top level when the panel is not all 43 forces
+
+
+def _draws(post: xr.Dataset, name: str, *dim_order: str) -> np.ndarray:
+    """Posterior variable as (sample, *dim_order) with chain and draw stacked."""
+    da = post[name].transpose("chain", "draw", *dim_order)
+    return da.values.reshape(-1, *da.shape[2:])
+
+
+def _future_index(
+    post: xr.Dataset, index_full: np.ndarray, steps: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Simulate (sample, force, steps) future index values from the fitted AR(1) dynamics."""
+    n_s = post.sizes["chain"] * post.sizes["draw"]
+    nat_mean = _draws(post, "index_nat_mean")[:, None]
+    rho_n, sig_n = _draws(post, "index_nat_rho")[:, None], _draws(post, "index_nat_sigma")[:, None]
+    rho_d, sig_d = _draws(post, "index_dev_rho")[:, None], _draws(post, "index_dev_sigma")[:, None]
+    nat = np.full((n_s, 1), index_full[:, -1].mean())
+    dev = np.broadcast_to(index_full[:, -1] - index_full[:, -1].mean(), (n_s, index_full.shape[0]))
+    out = np.empty((n_s, index_full.shape[0], steps))
+    for j in range(steps):
+        nat = nat_mean + rho_n * (nat - nat_mean) + sig_n * rng.normal(size=(n_s, 1))
+        dev = rho_d * dev + sig_d * rng.normal(size=dev.shape)
+        out[:, :, j] = nat + dev
+    return out
+
+
+def _log_rate(
+    post: xr.Dataset, spec: ModelSpec, log_offset, index_lag, quarter, trend
+) -> np.ndarray:
+    """log mu per (sample, force, period, outcome), the same formula as the PyMC model."""
+    eta = log_offset[None, :, :, None] + _draws(post, "intercept", dims.OUTCOME)[:, None, None, :]
+    if spec.force_effects.enabled:
+        u = _draws(post, "force_effect", dims.OUTCOME, dims.FORCE)
+        eta = eta + np.swapaxes(u, 1, 2)[:, :, None, :]
+    beta = _draws(post, "availability_beta", dims.OUTCOME)
+    eta = eta + beta[:, None, None, :] * index_lag[..., None]
+    if spec.seasonality.enabled:
+        season = _draws(post, "season", dims.OUTCOME, dims.QUARTER)
+        eta = eta + np.swapaxes(season[:, :, quarter], 1, 2)[:, None, :, :]
+    if trend is not None:
+        eta = eta + np.swapaxes(trend, 1, 2)[:, None, :, :]
+    return eta
+
+
+def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> np.ndarray:
+    mu = np.exp(eta)
+    if spec.likelihood.family == "poisson":
+        return rng.poisson(mu)
+    phi = _draws(post, "phi", dims.OUTCOME)[:, None, None, :]
+    return rng.poisson(rng.gamma(phi, mu / phi))
+
+
+def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.Dataset:
+    """Draws of counts for the modelled history and `horizon` future quarters, per force.
+
+    Returns a Dataset with ``count`` (chain, draw, force, period, outcome; non-negative integers),
+    ``population`` and ``observed`` (NaN in the future), and a ``horizon`` coord (0 = history).
+    """
+    if horizon < 0:
+        raise ForecastError(f"horizon must be >= 0 quarters, got {horizon}")
+    spec = fit_spec(tree)
+    panel = fit_panel(tree)
+    data = prepare_data(panel, spec)
+    post = tree["posterior"].to_dataset()
+    rng = np.random.default_rng(int(tree.attrs.get("seed", 0)) + 1 if seed is None else seed)
+    lag = spec.availability.lag
+    n_s = post.sizes["chain"] * post.sizes["draw"]
+    has_trend = spec.trend.kind == "random_walk"
+    trend_hist = _draws(post, "trend", dims.OUTCOME, dims.PERIOD) if has_trend else None
+
+    # history
+    eta_hist = _log_rate(
+        post, spec, data.log_offset, data.index_lagged[None], data.quarter, trend_hist
+    )
+    counts = [_sample_counts(post, spec, eta_hist, rng)]
+    pops = [np.exp(data.log_offset) * 1e5]
+    periods = list(data.periods)
+
+    if horizon:
+        last = data.periods[-1]
+        future = pd.period_range(last + 1, periods=horizon, freq="Q")
+        pop_last = np.exp(data.log_offset[:, -1]) * 1e5
+        k = min(4, data.log_offset.shape[1] - 1)
+        growth = (data.log_offset[:, -1] - data.log_offset[:, -1 - k]) / k
+        steps = np.arange(1, horizon + 1)
+        pop_future = pop_last[:, None] * np.exp(growth[:, None] * steps[None, :])
+        # index at t - lag: observed while t - lag is in the panel, simulated after
+        n_obs = min(lag, horizon)
+        idx = data.index_full
+        observed_part = np.broadcast_to(
+            idx[:, idx.shape[1] - lag : idx.shape[1] - lag + n_obs], (n_s, idx.shape[0], n_obs)
+        )
+        simulated = _future_index(post, idx, horizon - n_obs, rng)
+        index_future = np.concatenate([observed_part, simulated], axis=2)
+        trend_future = None
+        if has_trend:
+            sd = _draws(post, "trend_sigma", dims.OUTCOME)
+            walk = np.cumsum(rng.normal(size=(n_s, sd.shape[1], horizon)) * sd[:, :, None], axis=2)
+            trend_future = trend_hist[:, :, -1:] + walk
+        quarter = np.array([p.quarter - 1 for p in future])
+        eta_f = _log_rate(post, spec, np.log(pop_future / 1e5), index_future, quarter, trend_future)
+        counts.append(_sample_counts(post, spec, eta_f, rng))
+        pops.append(pop_future)
+        periods += list(future)
+
+    count = np.concatenate(counts, axis=2).astype(np.int64)
+    n_c, n_d = post.sizes["chain"], post.sizes["draw"]
+    count = count.reshape(n_c, n_d, *count.shape[1:])
+    n_hist = len(data.periods)
+    observed = np.full(count.shape[2:], np.nan)
+    observed[:, :n_hist, :] = data.count
+    coords = {
+        "chain": post["chain"].values,
+        "draw": post["draw"].values,
+        dims.FORCE: data.forces,
+        dims.PERIOD: pd.PeriodIndex(periods, freq="Q"),
+        dims.OUTCOME: data.outcomes,
+        dims.HORIZON: (dims.PERIOD, np.r_[np.zeros(n_hist, int), np.arange(1, horizon + 1)]),
+        dims.FORCE_CODE: (dims.FORCE, panel[dims.FORCE_CODE].values),
+        dims.REGION: (dims.FORCE, panel[dims.REGION].values),
+    }
+    fpo = (dims.FORCE, dims.PERIOD, dims.OUTCOME)
+    out = xr.Dataset(
+        {
+            dims.COUNT: (("chain", "draw", *fpo), count),
+            dims.POPULATION: ((dims.FORCE, dims.PERIOD), np.concatenate(pops, axis=1)),
+            "observed": (fpo, observed),
+        },
+        coords=coords,
+        attrs={
+            "model": spec.name,
+            "spec_hash": spec.model_hash(),
+            "vintage": str(tree.attrs.get("panel_vintage", "")),
+            "horizon": horizon,
+        },
+    )
+    out[dims.COUNT].attrs["unit"] = "offences per quarter"
+    return out
+
+
+def aggregate_areas(pred: xr.Dataset) -> xr.Dataset:
+    """Forces, their regions and England and Wales along one ``area`` dim; sums of force draws."""
+    regions = pred[dims.REGION].values
+    parts, names, levels, codes = [], [], [], []
+    keep = [dims.COUNT, dims.POPULATION, "observed"]
+    base = pred[keep].drop_vars([dims.FORCE_CODE, dims.REGION])
+    parts.append(base.rename({dims.FORCE: dims.AREA}))
+    names += [str(f) for f in pred[dims.FORCE].values]
+    levels += ["force"] * pred.sizes[dims.FORCE]
+    codes += [str(c) for c in pred[dims.FORCE_CODE].values]
+    for r in pd.unique(regions):
+        sel = base.isel({dims.FORCE: np.flatnonzero(regions == r)})
+        parts.append(_sum_forces(sel).expand_dims({dims.AREA: [r]}))
+        names.append(str(r))
+        levels.append("region")
+        codes.append("")
+    complete = pred.sizes[dims.FORCE] == len(force_register())
+    parts.append(_sum_forces(base).expand_dims({dims.AREA: ["total"]}))
+    names.append(NATIONAL if complete else PANEL_TOTAL)
+    levels.append("national")
+    codes.append(NATIONAL_CODE if complete else "")
+    out = xr.concat([p.drop_vars(dims.AREA, errors="ignore") for p in parts], dim=dims.AREA)
+    out = out.assign_coords(
+        {dims.AREA: names, dims.AREA_LEVEL: (dims.AREA, levels), "area_code": (dims.AREA, codes)}
+    )
+    out.attrs = dict(pred.attrs)
+    return out
+
+
+def _sum_forces(ds: xr.Dataset) -> xr.Dataset:
+    """Sum over forces; an observed total is missing if any force's cell is missing."""
+    total = ds[[dims.COUNT, dims.POPULATION]].sum(dims.FORCE)
+    total["observed"] = ds["observed"].sum(dims.FORCE, skipna=False)
+    return total

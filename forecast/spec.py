@@ -1,0 +1,205 @@
+"""Model specifications: TOML files in ``models/`` parsed into frozen, validated objects.
+
+Unknown keys and bad values raise :class:`SpecError` naming the file and the key, before any
+compilation or sampling. Sampler settings live in their own ``[sampler]`` table; a CLI flag beats
+the spec, the spec beats the defaults here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from forecast import dims
+from forecast.errors import SpecError
+from forecast.resources import shipped_dir
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutcomesSpec(_Strict):
+    """Which outcomes the model covers."""
+
+    names: tuple[str, ...] = dims.OUTCOMES
+
+    @model_validator(mode="after")
+    def _known(self) -> OutcomesSpec:
+        unknown = [n for n in self.names if n not in dims.OUTCOMES]
+        if unknown or not self.names or len(set(self.names)) != len(self.names):
+            raise ValueError(
+                f"names must be distinct values from {list(dims.OUTCOMES)}; got {list(self.names)}"
+            )
+        return self
+
+
+class InterceptSpec(_Strict):
+    """Prior on each outcome's baseline rate, stated per 100,000 population per quarter."""
+
+    rate_per_100k: dict[str, float] = Field(
+        default_factory=lambda: {"homicide": 0.3, "robbery": 30.0, "knife": 15.0}
+    )
+    log_sd: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _positive(self) -> InterceptSpec:
+        bad = {k: v for k, v in self.rate_per_100k.items() if not v > 0}
+        if bad:
+            raise ValueError(f"rates must be > 0; got {bad}")
+        return self
+
+
+class ForceEffectsSpec(_Strict):
+    """Force x outcome effects, sum-to-zero over forces so they do not trade off with the intercept."""
+
+    enabled: bool = True
+    sigma: float = Field(0.5, gt=0, description="HalfNormal scale of each outcome's force sd")
+    parameterisation: Literal["centred", "non_centred"] = "centred"
+
+
+class SeasonalitySpec(_Strict):
+    """Sum-to-zero quarter-of-year effects per outcome."""
+
+    enabled: bool = True
+    sigma: float = Field(0.2, gt=0)
+
+
+class TrendSpec(_Strict):
+    """National trend per outcome, anchored at 0 in the first modelled quarter."""
+
+    kind: Literal["random_walk", "none"] = "random_walk"
+    sigma: float = Field(0.05, gt=0, description="HalfNormal scale of the quarterly step sd")
+    parameterisation: Literal["centred", "non_centred"] = "non_centred"
+
+
+class AvailabilitySpec(_Strict):
+    """Effect of the lagged, observed availability index on each outcome's log rate."""
+
+    variable: str = dims.AVAILABILITY_INDEX
+    lag: int = Field(1, ge=0, le=8)
+    effect_sigma: float = Field(0.5, gt=0)
+
+
+class LikelihoodSpec(_Strict):
+    """Count likelihood with a log(population / 100,000) offset."""
+
+    family: Literal["negative_binomial", "poisson"] = "negative_binomial"
+    overdispersion_sigma: float = Field(1.0, gt=0, description="HalfNormal scale of 1/sqrt(phi)")
+
+
+class SamplerSpec(_Strict):
+    """Sampler settings; CLI flags override them."""
+
+    backend: Literal["nutpie", "pymc", "numpyro"] = "nutpie"
+    draws: int = Field(1000, ge=1)
+    tune: int = Field(600, ge=0)
+    chains: int = Field(4, ge=1)
+    target_accept: float = Field(0.9, gt=0, lt=1)
+    seed: int = 1
+
+
+class ModelSpec(_Strict):
+    """A whole model specification (one TOML file)."""
+
+    schema_version: int = SCHEMA_VERSION
+    name: str = "unnamed"
+    description: str = ""
+    outcomes: OutcomesSpec = OutcomesSpec()
+    intercept: InterceptSpec = InterceptSpec()
+    force_effects: ForceEffectsSpec = ForceEffectsSpec()
+    seasonality: SeasonalitySpec = SeasonalitySpec()
+    trend: TrendSpec = TrendSpec()
+    availability: AvailabilitySpec = AvailabilitySpec()
+    likelihood: LikelihoodSpec = LikelihoodSpec()
+    sampler: SamplerSpec = SamplerSpec()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        if self.schema_version != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {self.schema_version} is not supported (use {SCHEMA_VERSION})"
+            )
+        missing = [k for k in self.outcomes.names if k not in self.intercept.rate_per_100k]
+        if missing:
+            raise ValueError(f"intercept.rate_per_100k has no prior rate for {missing}")
+        return self
+
+    def model_hash(self) -> str:
+        """Hash of the model part (sampler settings excluded): fits record it, loaders check it."""
+        body = self.model_dump(mode="json", exclude={"sampler", "description"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_toml(self) -> str:
+        """The spec as TOML text (for provenance and for users to copy)."""
+        return _to_toml(self.model_dump(mode="json"))
+
+
+def _to_toml(data: dict, prefix: str = "") -> str:
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict) or k == "rate_per_100k"}
+    tables = {k: v for k, v in data.items() if k not in scalars}
+    lines = [f"[{prefix}]"] if prefix else []
+    lines += [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
+    blocks = ["\n".join(lines)] + [
+        _to_toml(v, f"{prefix}.{k}" if prefix else k) for k, v in tables.items()
+    ]
+    return "\n\n".join(b.strip() for b in blocks if b.strip()) + "\n"
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(v)
+
+
+def format_validation_error(err: ValidationError, where: str) -> str:
+    parts = []
+    for e in err.errors():
+        key = ".".join(str(x) for x in e["loc"])
+        if e["type"] == "extra_forbidden":
+            parts.append(f"unknown key {key!r} (check its spelling against models/default.toml)")
+        elif key:
+            parts.append(f"bad value for {key!r}: {e['msg'].removeprefix('Value error, ')}")
+        else:
+            parts.append(e["msg"].removeprefix("Value error, "))
+    return f"{where}: " + "; ".join(parts)
+
+
+def parse_spec(text: str, where: str = "<spec>") -> ModelSpec:
+    """Parse TOML text into a validated ModelSpec."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{where}: not valid TOML ({exc})") from exc
+    try:
+        return ModelSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(exc, where)) from exc
+
+
+def resolve_spec_path(spec: str | Path) -> Path:
+    """A spec path, or the name of a shipped spec ('default' -> models/default.toml)."""
+    path = Path(spec)
+    if path.suffix != ".toml" and not path.exists():
+        path = shipped_dir("models") / f"{spec}.toml"
+    if not path.exists():
+        shipped = sorted(p.stem for p in shipped_dir("models").glob("*.toml"))
+        raise SpecError(f"{spec}: no such spec file; shipped specs are {shipped}")
+    return path
+
+
+def load_spec(spec: str | Path = "default") -> ModelSpec:
+    """Load a spec by path or shipped name."""
+    path = resolve_spec_path(spec)
+    return parse_spec(path.read_text(encoding="utf-8"), where=str(path))

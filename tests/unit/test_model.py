@@ -1,0 +1,69 @@
+"""The PyMC model and the numpy predictor must compute the same log rate; errors come before compiling."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from forecast.errors import DataError, SpecError
+from forecast.model import build_model, prepare_data
+from forecast.predict import _log_rate
+from forecast.spec import load_spec, parse_spec
+
+
+def test_model_has_named_dims(small_panel):
+    model, data = build_model(small_panel, load_spec("default"))
+    assert model.named_vars_to_dims["force_effect"] == ("outcome", "force")
+    assert model.named_vars_to_dims["availability_beta"] == ("outcome",)
+    assert model.named_vars_to_dims["trend"] == ("outcome", "period")
+    # lag 1: the first panel quarter only feeds the lagged index
+    assert len(data.periods) == small_panel.sizes["period"] - 1
+    np.testing.assert_array_equal(
+        data.index_lagged[:, 1], small_panel["availability_index"].values[:, 1]
+    )
+
+
+@pytest.mark.parametrize("spec_name", ["default", "minimal"])
+def test_numpy_log_rate_matches_the_model_likelihood(small_panel, spec_name):
+    spec = load_spec(spec_name)
+    model, data = build_model(small_panel, spec)
+    point = model.initial_point(random_seed=3)
+    rng = np.random.default_rng(0)
+    point = {k: v + rng.normal(0, 0.1, size=np.shape(v)) for k, v in point.items()}
+    # evaluate the deterministics at that point, then compare the count log-likelihood
+    outs = model.unobserved_value_vars  # free variables (constrained) and deterministics
+    names = [v.name for v in outs]
+    values = dict(zip(names, model.compile_fn(outs, point_fn=True)(point), strict=True))
+    post = {
+        n: (("chain", "draw", *model.named_vars_to_dims.get(n, ())), np.asarray(v)[None, None])
+        for n, v in values.items()
+        if not n.endswith("__")
+    }
+    import xarray as xr
+
+    post = xr.Dataset(post, coords={k: list(v) for k, v in model.coords.items()})
+    trend = post["trend"].values.reshape(1, *post["trend"].shape[2:]) if "trend" in post else None
+    eta = _log_rate(post, spec, data.log_offset, data.index_lagged[None], data.quarter, trend)[0]
+    phi = values["phi"]
+    y = data.count
+    expected = stats.nbinom.logpmf(y, phi[None, None, :], phi / (phi + np.exp(eta))).sum()
+    logp = model.compile_logp(vars=[model["count"]], sum=True)(point)
+    assert float(logp) == pytest.approx(expected, rel=1e-9)
+
+
+def test_missing_cells_are_masked_not_zero(small_panel):
+    gappy = small_panel.copy(deep=True)
+    gappy["count"][0, 3:5, 1] = np.nan
+    model, data = build_model(gappy, load_spec("default"))
+    n_cells = data.count.size
+    observed = model.rvs_to_values[model["count"]].data
+    assert observed.size == n_cells - 2
+
+
+def test_spec_panel_mismatch_is_caught_before_compiling(small_panel):
+    spec = parse_spec("[availability]\nvariable = 'purity'")
+    with pytest.raises(SpecError, match=r"availability\.variable 'purity' is not in the panel"):
+        prepare_data(small_panel, spec)
+    with pytest.raises(
+        DataError, match="panel has 5 quarters; the model needs at least lag \\+ 8 = 9"
+    ):
+        prepare_data(small_panel.isel(period=slice(0, 5)), load_spec("default"))

@@ -1,0 +1,79 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import ForecastError
+from forecast.predict import NATIONAL, PANEL_TOTAL, aggregate_areas, predict
+
+
+@pytest.fixture(scope="module")
+def pred(tiny_fit):
+    return predict(tiny_fit, horizon=4, seed=9)
+
+
+def test_forecast_draws_are_non_negative_integers(pred):
+    counts = pred["count"].values
+    assert np.issubdtype(counts.dtype, np.integer)
+    assert counts.min() >= 0
+
+
+def test_periods_and_horizons(pred, small_panel):
+    periods = pred.indexes["period"]
+    assert periods[0] == small_panel.indexes["period"][1]  # first quarter feeds the lag only
+    assert [str(p) for p in periods[-4:]] == ["2016Q2", "2016Q3", "2016Q4", "2017Q1"]
+    assert list(pred["horizon"].values[-5:]) == [0, 1, 2, 3, 4]
+    assert pred["observed"].isel(period=slice(-4, None)).isnull().all()
+    assert dict(pred["count"].sizes) == {
+        "chain": 2,
+        "draw": 60,
+        "force": 6,
+        "period": 19,
+        "outcome": 3,
+    }
+
+
+def test_same_seed_same_forecast(tiny_fit, pred):
+    again = predict(tiny_fit, horizon=4, seed=9)
+    np.testing.assert_array_equal(again["count"].values, pred["count"].values)
+
+
+def test_population_extrapolated_from_recent_growth(pred):
+    pop = pred["population"].values
+    g_hist = pop[:, -5] / pop[:, -6]
+    g_future = pop[:, -1] / pop[:, -2]
+    np.testing.assert_allclose(g_future, g_hist, rtol=1e-3)
+
+
+def test_aggregates_are_sums_of_force_draws(pred):
+    areas = aggregate_areas(pred)
+    total_name = PANEL_TOTAL  # 6 forces, not all 43
+    assert NATIONAL not in areas["area"].values
+    total = areas["count"].sel(area=total_name)
+    np.testing.assert_array_equal(total.values, pred["count"].sum("force").values)
+    south_east = [
+        f
+        for f, r in zip(pred["force"].values, pred["region"].values, strict=True)
+        if r == "South East"
+    ]
+    np.testing.assert_array_equal(
+        areas["count"].sel(area="South East").values,
+        pred["count"].sel(force=south_east).sum("force").values,
+    )
+    assert set(areas["area_level"].values) == {"force", "region", "national"}
+
+
+def test_forecast_spreads_grow_with_horizon(pred):
+    fut = pred["count"].sum("force").sel(outcome="robbery").isel(period=slice(-4, None))
+    width = (fut.quantile(0.9, ["chain", "draw"]) - fut.quantile(0.1, ["chain", "draw"])).values
+    assert width[-1] > width[0]
+
+
+def test_negative_horizon_is_refused(tiny_fit):
+    with pytest.raises(ForecastError, match="horizon must be >= 0"):
+        predict(tiny_fit, horizon=-1)
+
+
+def test_history_only_prediction(tiny_fit):
+    p = predict(tiny_fit, horizon=0)
+    assert (p["horizon"].values == 0).all()
+    assert isinstance(p.indexes["period"], pd.PeriodIndex)
