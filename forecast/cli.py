@@ -22,8 +22,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out_console = Console()
-err_console = Console(stderr=True)
+out_console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 _STATE = {"debug": False, "quiet": False}
 
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]

@@ -40,12 +40,18 @@ def diagnostics_table(tree: xr.DataTree) -> pd.DataFrame:
                 "size": int(
                     np.prod([post.sizes[d] for d in post[v].dims if d not in ("chain", "draw")])
                 ),
-                "ess_bulk": float(np.nanmin(bulk[v].values)),
-                "ess_tail": float(np.nanmin(tail[v].values)),
-                "r_hat": float(np.nanmax(rhat[v].values)),
+                "ess_bulk": _worst(bulk[v].values, np.nanmin),
+                "ess_tail": _worst(tail[v].values, np.nanmin),
+                "r_hat": _worst(rhat[v].values, np.nanmax),
             }
         )
     return pd.DataFrame(rows).sort_values("ess_bulk").reset_index(drop=True)
+
+
+def _worst(values: np.ndarray, reduce) -> float:
+    """min/max ignoring NaN; NaN when all are NaN (e.g. R-hat of a single chain)."""
+    finite = values[np.isfinite(values)]
+    return float(reduce(finite)) if finite.size else float("nan")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""The CLI through typer's runner: outputs, --force, one-line errors and exit codes."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from forecast.cli import app
+from forecast.export import COLUMNS
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("command", ["demo", "simulate", "fit", "predict", "summary"])
+def test_every_command_has_help_with_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example: forecast " + command in " ".join(result.output.split())
+
+
+def test_simulate_writes_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "panel.nc"
+    ok = run("simulate", out, "--periods", 12, "--only", "Kent", "--only", "Essex", "--seed", 4)
+    assert ok.exit_code == 0, ok.output
+    assert "2 forces x 12 quarters (2012Q2-2015Q1), seed 4" in ok.output
+    before = out.read_bytes()
+    again = run("simulate", out, "--periods", 12)
+    assert again.exit_code == 1
+    assert "already exists: choose another output or pass --force to replace it" in again.stderr
+    assert "Traceback" not in again.output + again.stderr
+    assert out.read_bytes() == before
+    assert run("simulate", out, "--periods", 10, "--force").exit_code == 0
+
+
+def test_simulate_csv_then_fit_predict_summary(tmp_path, monkeypatch):
+    panel = tmp_path / "panel.csv"
+    assert run("simulate", panel, "--periods", 12, "--only", "Kent", "--only", "Dorset", "--only",
+               "Gwent").exit_code == 0
+    fitted = run("--quiet", "fit", panel, "--out", tmp_path / "fit", "--draws", 30, "--tune", 30,
+                 "--chains", 1, "--seed", 3)
+    assert fitted.exit_code == 0, fitted.output + fitted.stderr
+    assert {p.name for p in (tmp_path / "fit").iterdir()} == {"fit.nc", "diagnostics.csv", "effects.csv"}
+    assert "availability effect" in fitted.output
+    pred = run("predict", tmp_path / "fit" / "fit.nc", "--out", tmp_path / "fc", "--horizon", 2)
+    assert pred.exit_code == 0, pred.output + pred.stderr
+    table = pd.read_csv(tmp_path / "fc" / "forecast.csv")
+    assert list(table.columns) == list(COLUMNS)
+    assert table["horizon"].max() == 2
+    assert (tmp_path / "fc" / "fan_chart.png").stat().st_size > 10_000
+    summ = run("summary", tmp_path / "fit" / "fit.nc")
+    assert summ.exit_code == 0 and "availability_beta" in summ.output
+    strict = run("summary", tmp_path / "fit" / "fit.nc", "--strict")
+    assert strict.exit_code == 2  # 30 draws of one chain cannot pass the gates
+    assert "gates not met" in strict.output
+
+
+def test_bad_spec_fails_before_sampling_with_one_line(tmp_path, small_sim):
+    from forecast.panel import save_panel
+
+    panel = save_panel(small_sim, tmp_path / "p.nc")
+    spec = tmp_path / "bad.toml"
+    spec.write_text("[trend]\nsigmaa = 0.1\n")
+    result = run("fit", panel, "--out", tmp_path / "o", "--spec", spec)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {spec}: unknown key 'trend.sigmaa' (check its spelling against models/default.toml)"
+    ]
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(Exception, match="unknown key"):
+        runner.invoke(app, ["--debug", "fit", str(panel), "--out", str(tmp_path / "o"), "--spec",
+                            str(spec)], catch_exceptions=False)
+
+
+def test_bad_panel_row_is_named_and_nothing_is_written(tmp_path, small_panel):
+    from forecast.panel import panel_to_frame
+
+    frame = panel_to_frame(small_panel)
+    frame.loc[7, "homicide"] = -1
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    result = run("fit", path, "--out", tmp_path / "o")
+    assert result.exit_code == 1
+    assert f"{path}, row 9, column homicide: negative count -1" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_predict_from_a_missing_or_corrupt_fit(tmp_path):
+    missing = run("predict", tmp_path / "nope.nc", "--out", tmp_path / "o")
+    assert missing.exit_code == 1 and "no such fit file; run `forecast fit` first" in missing.stderr
+    junk = tmp_path / "fit.nc"
+    junk.write_text("garbage")
+    corrupt = run("predict", junk, "--out", tmp_path / "o")
+    assert corrupt.exit_code == 1 and "not a readable fit file" in corrupt.stderr
+
+
+def test_predict_refuses_to_overwrite_previous_forecast(tmp_path, tiny_fit_path):
+    out = tmp_path / "fc"
+    assert run("predict", tiny_fit_path, "--out", out, "--horizon", 1).exit_code == 0
+    before = (out / "forecast.csv").read_bytes()
+    again = run("predict", tiny_fit_path, "--out", out, "--horizon", 3)
+    assert again.exit_code == 1 and "pass --force" in again.stderr
+    assert (out / "forecast.csv").read_bytes() == before
