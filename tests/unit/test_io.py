@@ -32,3 +32,10 @@ def test_out_dir_that_is_a_file(tmp_path):
     f.write_text("x")
     with pytest.raises(ExportError, match="is a file, not a directory"):
         prepare_out_dir(f, ["a"], overwrite=True)
+
+
+def test_public_api_names_resolve():
+    import forecast
+
+    for name in forecast.__all__:
+        assert callable(getattr(forecast, name)), name

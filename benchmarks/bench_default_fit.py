@@ -1,0 +1,119 @@
+"""Time the default fit on the simulated 43-force panel beside the shared reference yardstick.
+
+Prints wall time, min bulk ESS (over every posterior variable), ESS per second, max R-hat and
+divergences for our default spec, then runs ../shared/bench/reference_model.py on the same panel size
+in the same run and prints the ratio of ESS per second (ours / reference). Both use ESS/s = min bulk
+ESS / total seconds (model build + compilation + sampling), the reference's own definition.
+
+    python benchmarks/bench_default_fit.py                 # 43 x 48, reference with PyMC NUTS
+    python benchmarks/bench_default_fit.py --reference-sampler nutpie --out bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from forecast.diagnostics import diagnostics_table, summarise_diagnostics
+from forecast.fit import fit, package_versions, sampler_settings
+from forecast.forces import force_register
+from forecast.posterior import effects_table
+from forecast.simulate import simulate_panel
+from forecast.spec import load_spec
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "reference_model.py"
+
+
+def run_ours(n_forces: int, n_periods: int, seed: int, spec_name: str) -> dict:
+    """Fit the spec on a simulated panel and return the figures."""
+    forces = list(force_register()["force"])[:n_forces]
+    sim = simulate_panel(n_periods=n_periods, forces=forces, seed=seed)
+    spec = load_spec(spec_name)
+    start = time.perf_counter()
+    tree = fit(sim["panel"].to_dataset(), spec, sampler_settings(spec), progress=False)
+    total = time.perf_counter() - start
+    table = diagnostics_table(tree)
+    s = summarise_diagnostics(tree, table)
+    eff = effects_table(tree, truth=sim["truth"].to_dataset())
+    return {
+        "model": f"forecast {spec_name}",
+        "total_s": round(total, 1),
+        "sampling_s": round(float(tree.attrs["sampling_seconds"]), 1),
+        "min_bulk_ess": round(s.min_ess_bulk, 1),
+        "min_bulk_ess_variable": s.worst_variable,
+        "min_bulk_ess_availability": round(s.min_ess_bulk_key, 1),
+        "max_rhat": round(s.max_rhat, 4),
+        "divergences": s.divergences,
+        "ess_per_s": round(s.min_ess_bulk / total, 3),
+        "effects_covered_90": [bool(x) for x in eff["covered"]],
+        "chains": s.chains,
+        "draws": s.draws,
+    }
+
+
+def run_reference(n_forces: int, n_periods: int, sampler: str) -> dict | None:
+    """Run the shared yardstick in a subprocess; None when it is not available."""
+    if not REFERENCE.exists():
+        print(f"reference yardstick not found at {REFERENCE}: skipping the ratio")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ref.json"
+        cmd = [sys.executable, str(REFERENCE), "--F", str(n_forces), "--T", str(n_periods),
+               "--sampler", sampler, "--out", str(out)]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        res = json.loads(out.read_text())
+    return {
+        "model": f"reference ({sampler})",
+        "total_s": round(res["total_s"], 1),
+        "sampling_s": round(res["sampling_s"], 1),
+        "min_bulk_ess": round(res["min_bulk_ess"], 1),
+        "max_rhat": round(res["max_rhat"], 4),
+        "divergences": res["divergences"],
+        "ess_per_s": round(res["ess_per_s"], 3),
+        "chains": res["chains"],
+        "draws": res["draws"],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--forces", type=int, default=43)
+    ap.add_argument("--periods", type=int, default=48)
+    ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--spec", default="default")
+    ap.add_argument("--reference-sampler", default="pymc",
+                    choices=["pymc", "nutpie", "numpyro_pm", "numpyro"])
+    ap.add_argument("--skip-reference", action="store_true")
+    ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    a = ap.parse_args(argv)
+
+    rows = [run_ours(a.forces, a.periods, a.seed, a.spec)]
+    if not a.skip_reference:
+        ref = run_reference(a.forces, a.periods, a.reference_sampler)
+        if ref:
+            rows.append(ref)
+    cols = ["model", "total_s", "sampling_s", "min_bulk_ess", "max_rhat", "divergences", "ess_per_s",
+            "chains", "draws"]
+    print(f"panel: {a.forces} forces x {a.periods} quarters (2 cores here; compare ratios, not seconds)")
+    print(" | ".join(cols))
+    for r in rows:
+        print(" | ".join(str(r.get(c, "")) for c in cols))
+    ours = rows[0]
+    print(f"ours: min bulk ESS on {ours['min_bulk_ess_variable']}; availability-effect ESS "
+          f"{ours['min_bulk_ess_availability']}; effects inside 90% intervals: {ours['effects_covered_90']}")
+    result = {"rows": rows, "versions": package_versions()}
+    if len(rows) == 2:
+        ratio = ours["ess_per_s"] / rows[1]["ess_per_s"]
+        result["ess_per_s_ratio"] = round(ratio, 2)
+        print(f"ESS/s ratio (ours / reference {a.reference_sampler}): {ratio:.1f}x")
+    if a.out:
+        a.out.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
