@@ -2,6 +2,7 @@
 inside their 90% intervals. A small panel runs in the default suite; the full 43 x 48 check is slow."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecast.diagnostics import Gates, gate_failures, summarise_diagnostics
@@ -35,12 +36,19 @@ def test_default_fit_meets_the_gates_and_recovers_effects():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_recovery_over_seeds_and_a_null_panel(seed):
-    _, eff = _fit_and_check(48, seed=seed, draws=500)
-    assert eff["covered"].all(), eff
-    assert (eff["q5"] > 0).all(), eff
-    _, null = _fit_and_check(48, seed=seed + 100, effects=dict.fromkeys(("homicide", "robbery", "knife"), 0.0),
-                             draws=500)
-    assert ((null["q5"] < 0) & (null["q95"] > 0)).all(), null
-    assert np.all(np.abs(null["mean"]) < 0.05)
+def test_recovery_over_seeds_and_null_panels():
+    """Three seeded panels with effects and three null panels (9 intervals each).
+
+    At 90% nominal, 6 or more of 9 covered has probability 0.99, so the bar below fails a biased
+    model, not an unlucky seed; every effect must also have the right sign.
+    """
+    null_effects = dict.fromkeys(("homicide", "robbery", "knife"), 0.0)
+    effects = pd.concat([_fit_and_check(48, seed=s, draws=500)[1] for s in (1, 2, 3)])
+    nulls = pd.concat(
+        [_fit_and_check(48, seed=s, effects=null_effects, draws=500)[1] for s in (101, 102, 103)]
+    )
+    print(effects.to_string(), nulls.to_string(), sep="\n")  # noqa: T201 (shown with -s)
+    assert (effects["q5"] > 0).all(), effects
+    assert effects["covered"].sum() >= 6, effects
+    assert ((nulls["q5"] < 0) & (nulls["q95"] > 0)).sum() >= 6, nulls
+    assert np.all(np.abs(nulls["mean"]) < 0.05), nulls
