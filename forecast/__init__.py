@@ -1,34 +1,31 @@
 """forecast: Bayesian hierarchical forecasts of serious violence linked to Class A drug availability.
 
-The public API is small; heavy modules (PyMC) load on first use so `forecast --help` stays fast.
+The small public API below covers the pipeline simulate/load -> spec -> fit -> predict -> export.
 """
 
-from __future__ import annotations
+from forecast.diagnostics import diagnostics_table
+from forecast.export import summary_table, write_table
+from forecast.fit import fit, load_fit, save_fit
+from forecast.forces import force_register, normalise_force
+from forecast.panel import load_panel, save_panel
+from forecast.posterior import effects_table
+from forecast.predict import predict
+from forecast.simulate import simulate_panel
+from forecast.spec import load_spec
 
-import importlib
-from typing import Any
-
-_API = {
-    "simulate_panel": "forecast.simulate",
-    "load_panel": "forecast.panel",
-    "save_panel": "forecast.panel",
-    "normalise_force": "forecast.forces",
-    "force_register": "forecast.forces",
-    "load_spec": "forecast.spec",
-    "fit": "forecast.fit",
-    "load_fit": "forecast.fit",
-    "save_fit": "forecast.fit",
-    "diagnostics_table": "forecast.diagnostics",
-    "effects_table": "forecast.posterior",
-    "predict": "forecast.predict",
-    "summary_table": "forecast.export",
-    "write_table": "forecast.export",
-}
-
-__all__ = sorted(_API)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'forecast' has no attribute {name!r}")
+__all__ = [
+    "diagnostics_table",
+    "effects_table",
+    "fit",
+    "force_register",
+    "load_fit",
+    "load_panel",
+    "load_spec",
+    "normalise_force",
+    "predict",
+    "save_fit",
+    "save_panel",
+    "simulate_panel",
+    "summary_table",
+    "write_table",
+]
