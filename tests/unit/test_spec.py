@@ -71,3 +71,16 @@ def test_cli_overrides_beat_the_spec():
     assert s.draws == 50 and s.chains == spec.sampler.chains
     with pytest.raises(SpecError, match="sampler settings: bad value for 'backend'"):
         sampler_settings(spec, backend="stan")
+
+
+def test_numpyro_backend_without_jax_says_how_to_install(monkeypatch, small_panel):
+    import importlib.util
+
+    from forecast.errors import ForecastError
+    from forecast.fit import fit
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "numpyro" else real(n, *a))
+    spec = load_spec("default")
+    with pytest.raises(ForecastError, match=r"needs JAX and NumPyro: pip install 'forecast-dhi\[jax\]'"):
+        fit(small_panel, spec, sampler_settings(spec, backend="numpyro"))
