@@ -28,6 +28,10 @@ _STATE = {"debug": False, "quiet": False}
 
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
 Seed = Annotated[int | None, typer.Option(help="Random seed (default: the spec's).")]
+PredictSeed = Annotated[
+    int | None,
+    typer.Option("--seed", help="Seed of the predictive draws (default: the fit's seed + 1)."),
+]
 Draws = Annotated[int | None, typer.Option(help="Posterior draws per chain (default: the spec's).")]
 Tune = Annotated[int | None, typer.Option(help="Tuning steps per chain (default: the spec's).")]
 Chains = Annotated[int | None, typer.Option(help="Number of chains (default: the spec's).")]
@@ -230,7 +234,7 @@ def predict(
     ],
     out: Annotated[Path, typer.Option(help="Directory for forecast.csv/.parquet and draws.")],
     horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
-    seed: Seed = None,
+    seed: PredictSeed = None,
     force: Force = False,
 ) -> None:
     """Forecast `horizon` quarters by posterior prediction; write tidy tables and a fan chart.

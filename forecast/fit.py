@@ -146,7 +146,8 @@ def load_fit(path: Path, spec: ModelSpec | None = None) -> xr.DataTree:
     if not path.exists():
         raise DataError(f"{path}: no such fit file; run `forecast fit` first")
     try:
-        tree = xr.open_datatree(path, engine="h5netcdf").load()
+        with xr.open_datatree(path, engine="h5netcdf") as handle:
+            tree = handle.load()
     except Exception as exc:
         raise DataError(
             f"{path}: not a readable fit file ({type(exc).__name__}); refit with `forecast fit`"

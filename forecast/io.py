@@ -30,6 +30,9 @@ def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp_path.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         tmp_path.replace(path)
     finally:
         if tmp_path.exists():

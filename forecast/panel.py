@@ -13,6 +13,7 @@ Other (force, period) variables such as indicators are kept and passed through.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,14 @@ from forecast.forces import force_codes, force_regions, normalise_force
 from forecast.io import write_atomic
 from forecast.periods import parse_quarter
 
+log = logging.getLogger(__name__)
+
 REQUIRED = (dims.COUNT, dims.POPULATION, dims.AVAILABILITY_INDEX)
 _ID_COLUMNS = ("force", "period")
 # Official "not available" markers (ONS/Home Office): read as missing, never rejected.
 NOT_AVAILABLE = ["..", ":", "x", "[x]", "[z]", "[c]", "-"]
+# Columns that name coordinates the panel derives itself from the force register.
+_RESERVED = (dims.FORCE_CODE, dims.REGION, dims.OUTCOME, "force_name", "ons_code")
 
 
 def periods_to_str(obj):
@@ -105,8 +110,19 @@ def validate_panel(ds: xr.Dataset, where: str = "panel") -> xr.Dataset:
         raise DataError(
             f"{where}: {what}; the panel needs consecutive quarters (use NaN counts for missing cells)"
         )
-    for f in ds[dims.FORCE].values:
-        normalise_force(str(f), where)
+    forces = [normalise_force(str(f), where) for f in ds[dims.FORCE].values]
+    repeated = sorted({f for f in forces if forces.count(f) > 1})
+    if repeated:
+        raise DataError(
+            f"{where}: force {repeated[0]!r} appears more than once (under different spellings)"
+        )
+    ds = ds.assign_coords(
+        {
+            dims.FORCE: forces,
+            dims.FORCE_CODE: (dims.FORCE, force_codes(forces)),
+            dims.REGION: (dims.FORCE, force_regions(forces)),
+        }
+    )
     count = ds[dims.COUNT]
     bad = np.argwhere(np.asarray(count < 0))
     if bad.size:
@@ -116,18 +132,25 @@ def validate_panel(ds: xr.Dataset, where: str = "panel") -> xr.Dataset:
             f"{str(ds[dims.FORCE].values[f])!r}, period {periods[t]}, outcome {str(ds[dims.OUTCOME].values[k])!r}:"
             " counts must be >= 0 (use NaN for missing)"
         )
-    finite = count.values[np.isfinite(count.values)]
-    if finite.size and not np.allclose(finite, np.round(finite)):
-        raise DataError(f"{where}: counts must be whole numbers")
+    fractional = np.argwhere(
+        np.isfinite(count.values) & (np.abs(count.values - np.round(count.values)) > 1e-9)
+    )
+    if fractional.size:
+        f, t, k = fractional[0]
+        raise DataError(
+            f"{where}: count {float(count.values[f, t, k]):g} for force {forces[f]!r}, period {periods[t]}, "
+            f"outcome {str(ds[dims.OUTCOME].values[k])!r} is not a whole number"
+        )
     for name in (dims.POPULATION, dims.AVAILABILITY_INDEX):
         vals = ds[name].values
         bad_cells = ~np.isfinite(vals) | ((vals <= 0) if name == dims.POPULATION else False)
         if bad_cells.any():
             f, t = np.argwhere(bad_cells)[0]
-            rule = "positive" if name == dims.POPULATION else "present (no NaN)"
+            rule = "positive" if name == dims.POPULATION else "present"
+            value = "a missing value" if np.isnan(vals[f, t]) else f"{float(vals[f, t]):g}"
             raise DataError(
                 f"{where}: {name} must be {rule} in every cell; force "
-                f"{str(ds[dims.FORCE].values[f])!r}, period {periods[t]} has {float(vals[f, t])!r}"
+                f"{forces[f]!r}, period {periods[t]} has {value}"
             )
     return ds
 
@@ -185,9 +208,10 @@ def load_panel(path: Path) -> xr.Dataset:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, na_values=NOT_AVAILABLE)
+        frame = pd.read_csv(path, na_values=NOT_AVAILABLE, skip_blank_lines=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    return frame.dropna(how="all")  # blank lines go, the index keeps each row's line number - 2
 
 
 def panel_to_frame(ds: xr.Dataset) -> pd.DataFrame:
@@ -201,7 +225,11 @@ def panel_to_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
-    """Build a validated panel from the wide table; errors name the row (file line) and column."""
+    """Build a validated panel from the wide table; errors name the row (file line) and column.
+
+    The frame's index is taken as the data row number (0 = the line after the header), so a reader that
+    drops blank lines keeps reporting the right line.
+    """
     need = [*_ID_COLUMNS, dims.POPULATION, dims.AVAILABILITY_INDEX]
     absent = [c for c in need if c not in frame.columns]
     if absent:
@@ -211,34 +239,43 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
         raise DataError(
             f"{where}: no outcome column; expected one or more of {list(dims.OUTCOMES)}"
         )
+    if frame.empty:
+        raise DataError(f"{where}: the table has a header but no rows")
     frame = frame.copy()
-    frame["force"] = [
-        normalise_force(str(v), f"{where}, row {i + 2}, column force")
-        for i, v in enumerate(frame["force"])
-    ]
-    frame["period"] = [
-        parse_quarter(str(v), f"{where}, row {i + 2}, column period")
-        for i, v in enumerate(frame["period"])
-    ]
+
+    def cell(i, col: str) -> str:
+        return f"{where}, row {int(i) + 2}, column {col}"
+
+    frame["force"] = [normalise_force(str(v), cell(i, "force")) for i, v in frame["force"].items()]
+    frame["period"] = [parse_quarter(str(v), cell(i, "period")) for i, v in frame["period"].items()]
     for col in [dims.POPULATION, dims.AVAILABILITY_INDEX, *outcomes]:
         vals = pd.to_numeric(frame[col], errors="coerce")
-        bad = vals.isna() & frame[col].notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"{where}, row {i + 2}, column {col}: {frame[col].iloc[i]!r} is not a number"
-            )
-        if col in outcomes and (vals < 0).any():
-            i = int(np.flatnonzero((vals < 0).to_numpy())[0])
-            raise DataError(
-                f"{where}, row {i + 2}, column {col}: negative count {vals.iloc[i]:g}; "
-                "counts must be >= 0 (leave the cell empty if it is missing)"
-            )
+        raw = frame[col]
+        problems = [
+            ("{v!r} is not a number", vals.isna() & raw.notna()),
+            (
+                f"missing value; every row needs a {col}",
+                vals.isna() if col not in outcomes else None,
+            ),
+            (
+                "negative count {v:g}; counts must be >= 0 (leave the cell empty if it is missing)",
+                (vals < 0) if col in outcomes else None,
+            ),
+            (
+                "{v:g} is not a whole number of offences",
+                (vals.notna() & (vals != vals.round())) if col in outcomes else None,
+            ),
+        ]
+        for template, bad in problems:
+            if bad is not None and bad.any():
+                i = bad.index[bad.to_numpy()][0]
+                v = raw.at[i] if isinstance(raw.at[i], str) else float(vals.at[i])
+                raise DataError(f"{cell(i, col)}: " + template.format(v=v))
         frame[col] = vals
     dup = frame.duplicated(list(_ID_COLUMNS))
     if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataError(f"{where}, row {i + 2}: force and period repeat an earlier row")
+        i = dup.index[dup.to_numpy()][0]
+        raise DataError(f"{where}, row {int(i) + 2}: force and period repeat an earlier row")
     indexed = frame.set_index(list(_ID_COLUMNS))
     forces = list(pd.unique(frame["force"]))
     periods = pd.period_range(min(frame["period"]), max(frame["period"]), freq="Q")
@@ -252,14 +289,15 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
         )
     indexed = indexed.reindex(full)
     shape = (len(forces), len(periods))
-    extra_cols = [c for c in frame.columns if c not in (*need, *outcomes)]
-    extra = {
-        c: xr.DataArray(
-            pd.to_numeric(indexed[c], errors="coerce").to_numpy().reshape(shape),
-            dims=(dims.FORCE, dims.PERIOD),
-        )
-        for c in extra_cols
-    }
+    extra = {}
+    for c in frame.columns:
+        if c in (*need, *outcomes, *_RESERVED):
+            continue
+        values = pd.to_numeric(indexed[c], errors="coerce")
+        if (values.isna() & indexed[c].notna()).any():
+            log.info("%s: column %r is not numeric; ignored", where, c)
+            continue
+        extra[c] = xr.DataArray(values.to_numpy().reshape(shape), dims=(dims.FORCE, dims.PERIOD))
     ds = make_panel(
         count=np.stack(
             [indexed[k].to_numpy(dtype=float).reshape(shape) for k in outcomes], axis=-1

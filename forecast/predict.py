@@ -23,6 +23,7 @@ from forecast.spec import ModelSpec
 NATIONAL = "England and Wales"
 NATIONAL_CODE = "K04000001"
 PANEL_TOTAL = "All forces in panel"  # the top level when the panel is not all 43 forces
+PARTIAL_REGION = "forces in panel"  # suffix of a region only partly in the panel
 
 
 def _draws(post: xr.Dataset, name: str, *dim_order: str) -> np.ndarray:
@@ -173,10 +174,13 @@ def aggregate_areas(pred: xr.Dataset) -> xr.Dataset:
     names += [str(f) for f in pred[dims.FORCE].values]
     levels += ["force"] * pred.sizes[dims.FORCE]
     codes += [str(c) for c in pred[dims.FORCE_CODE].values]
+    register = force_register()
     for r in pd.unique(regions):
-        sel = base.isel({dims.FORCE: np.flatnonzero(regions == r)})
+        members = np.flatnonzero(regions == r)
+        sel = base.isel({dims.FORCE: members})
         parts.append(_sum_forces(sel).expand_dims({dims.AREA: [r]}))
-        names.append(str(r))
+        whole = len(members) == int((register["region"] == r).sum())
+        names.append(str(r) if whole else f"{r} ({PARTIAL_REGION})")
         levels.append("region")
         codes.append("")
     complete = pred.sizes[dims.FORCE] == len(force_register())

@@ -167,15 +167,18 @@ def simulate_panel(
         )
 
     hist = slice(0, n_periods)
+    # truth in the model's convention: the trend centred over the modelled quarters (the panel's from
+    # `lag` on), its mean moved into the intercept
+    level = trend[:, lag:n_periods].mean(axis=1)
     truth = xr.Dataset(
         {
             "availability": ((dims.FORCE, dims.PERIOD), a_obs[:, hist]),
             "availability_beta": ((dims.OUTCOME,), beta),
-            "intercept": ((dims.OUTCOME,), alpha),
+            "intercept": ((dims.OUTCOME,), alpha + level),
             "force_effect": ((dims.OUTCOME, dims.FORCE), u.T),
             "force_sigma": ((dims.OUTCOME,), sd_u),
             "season": ((dims.OUTCOME, dims.QUARTER), season),
-            "trend": ((dims.OUTCOME, dims.PERIOD), trend[:, hist]),
+            "trend": ((dims.OUTCOME, dims.PERIOD), trend[:, hist] - level[:, None]),
             "trend_sigma": ((dims.OUTCOME,), sd_rw),
             "phi": ((dims.OUTCOME,), phi),
         },

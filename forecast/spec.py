@@ -73,7 +73,7 @@ class SeasonalitySpec(_Strict):
 
 
 class TrendSpec(_Strict):
-    """National trend per outcome, anchored at 0 in the first modelled quarter."""
+    """National random-walk trend per outcome, centred to mean 0 over the modelled quarters."""
 
     kind: Literal["random_walk", "none"] = "random_walk"
     sigma: float = Field(0.05, gt=0, description="HalfNormal scale of the quarterly step sd")

@@ -37,12 +37,42 @@ def test_simulate_writes_and_refuses_to_overwrite(tmp_path):
 
 def test_simulate_csv_then_fit_predict_summary(tmp_path, monkeypatch):
     panel = tmp_path / "panel.csv"
-    assert run("simulate", panel, "--periods", 12, "--only", "Kent", "--only", "Dorset", "--only",
-               "Gwent").exit_code == 0
-    fitted = run("--quiet", "fit", panel, "--out", tmp_path / "fit", "--draws", 30, "--tune", 30,
-                 "--chains", 1, "--seed", 3)
+    assert (
+        run(
+            "simulate",
+            panel,
+            "--periods",
+            12,
+            "--only",
+            "Kent",
+            "--only",
+            "Dorset",
+            "--only",
+            "Gwent",
+        ).exit_code
+        == 0
+    )
+    fitted = run(
+        "--quiet",
+        "fit",
+        panel,
+        "--out",
+        tmp_path / "fit",
+        "--draws",
+        30,
+        "--tune",
+        30,
+        "--chains",
+        1,
+        "--seed",
+        3,
+    )
     assert fitted.exit_code == 0, fitted.output + fitted.stderr
-    assert {p.name for p in (tmp_path / "fit").iterdir()} == {"fit.nc", "diagnostics.csv", "effects.csv"}
+    assert {p.name for p in (tmp_path / "fit").iterdir()} == {
+        "fit.nc",
+        "diagnostics.csv",
+        "effects.csv",
+    }
     assert "availability effect" in fitted.output
     pred = run("predict", tmp_path / "fit" / "fit.nc", "--out", tmp_path / "fc", "--horizon", 2)
     assert pred.exit_code == 0, pred.output + pred.stderr
@@ -70,8 +100,11 @@ def test_bad_spec_fails_before_sampling_with_one_line(tmp_path, small_sim):
     ]
     assert not (tmp_path / "o").exists()
     with pytest.raises(Exception, match="unknown key"):
-        runner.invoke(app, ["--debug", "fit", str(panel), "--out", str(tmp_path / "o"), "--spec",
-                            str(spec)], catch_exceptions=False)
+        runner.invoke(
+            app,
+            ["--debug", "fit", str(panel), "--out", str(tmp_path / "o"), "--spec", str(spec)],
+            catch_exceptions=False,
+        )
 
 
 def test_bad_panel_row_is_named_and_nothing_is_written(tmp_path, small_panel):

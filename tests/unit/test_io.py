@@ -18,6 +18,17 @@ def test_failed_write_leaves_nothing_behind_and_keeps_old_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "f.txt", lambda tmp: tmp.write_text("x"))
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_out_dir_refuses_existing_outputs_without_force(tmp_path):
     (tmp_path / "fit.nc").write_text("x")
     with pytest.raises(

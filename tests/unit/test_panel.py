@@ -86,6 +86,15 @@ def test_saving_never_overwrites_without_force(tmp_path, small_panel):
             "force and period repeat an earlier row",
         ),
         (lambda t: t.drop(columns=["homicide", "robbery", "knife"]), "no outcome column"),
+        (
+            lambda t: t.assign(robbery=t["robbery"].where(t.index != 3, 10.5)),
+            "panel.csv, row 5, column robbery: 10.5 is not a whole number of offences",
+        ),
+        (
+            lambda t: t.assign(population=t["population"].where(t.index != 6)),
+            "panel.csv, row 8, column population: missing value; every row needs a population",
+        ),
+        (lambda t: t.iloc[0:0], "panel.csv: the table has a header but no rows"),
     ],
 )
 def test_bad_csv_gives_one_clear_error(tmp_path, table, mutate, message):
@@ -118,3 +127,32 @@ def test_population_must_be_positive(small_panel):
         DataError, match=r"population must be positive in every cell; force 'Essex', period 2012Q4"
     ):
         validate_panel(bad)
+
+
+def test_blank_lines_do_not_shift_reported_rows(tmp_path, table):
+    table.loc[4, "robbery"] = -2
+    lines = table.to_csv(index=False).splitlines()
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join([*lines[:3], "", *lines[3:]]) + "\n")  # a blank line 4
+    with pytest.raises(DataError, match=r"blank\.csv, row 7, column robbery: negative count -2"):
+        load_panel(path)
+
+
+def test_coordinate_and_text_columns_in_a_csv_are_ignored(tmp_path, table):
+    back = load_panel(_write(tmp_path, table.assign(region="somewhere", note="checked by JS")))
+    assert back["region"].sel(force="Kent").item() == "South East"
+    assert "note" not in back and "region" not in back.data_vars
+
+
+def test_netcdf_force_spellings_are_normalised_and_coords_rebuilt(small_panel):
+    odd = small_panel.drop_vars(["force_code", "region"]).assign_coords(
+        force=["Kent Police", "Essex", "Surrey", "Sussex", "Dorset", "Gwent Police"]
+    )
+    ds = validate_panel(odd)
+    assert list(ds["force"].values) == list(small_panel["force"].values)
+    assert ds["force_code"].sel(force="Gwent").item() == "W15000002"
+    dup = small_panel.assign_coords(
+        force=["Kent", "Kent Police", "Surrey", "Sussex", "Dorset", "Gwent"]
+    )
+    with pytest.raises(DataError, match="force 'Kent' appears more than once"):
+        validate_panel(dup)

@@ -80,7 +80,11 @@ def test_numpyro_backend_without_jax_says_how_to_install(monkeypatch, small_pane
     from forecast.fit import fit
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "numpyro" else real(n, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "numpyro" else real(n, *a)
+    )
     spec = load_spec("default")
-    with pytest.raises(ForecastError, match=r"needs JAX and NumPyro: pip install 'forecast-dhi\[jax\]'"):
+    with pytest.raises(
+        ForecastError, match=r"needs JAX and NumPyro: pip install 'forecast-dhi\[jax\]'"
+    ):
         fit(small_panel, spec, sampler_settings(spec, backend="numpyro"))
