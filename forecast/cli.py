@@ -62,7 +62,8 @@ def _main(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     _STATE.update(debug=debug, quiet=quiet)
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING)
+    if debug:
+        logging.basicConfig(level=logging.DEBUG)
 
 
 def _sampler_overrides(sampler, draws, tune, chains, seed) -> dict:
@@ -282,6 +283,38 @@ def summary(
     _print_diagnostics(s, effects_table(tree))
     if strict and gate_failures(s):
         raise typer.Exit(2)
+
+
+data_app = typer.Typer(help="Ingest and check real statistics.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("ingest")
+@_guard
+def data_ingest(
+    manifest: Annotated[Path, typer.Argument(help="Manifest TOML listing the source files.")],
+    out: Annotated[Path, typer.Option(help="Panel file to write (.nc).")],
+    force: Force = False,
+) -> None:
+    """Read the published tables a manifest lists and write the canonical panel.
+
+    Example: forecast data ingest data/manifests/realdata.toml --out panel.nc
+    """
+    from forecast.ingest.build import ingest
+    from forecast.io import check_writable
+    from forecast.panel import save_panel
+
+    check_writable(out, force)
+    result = ingest(manifest)
+    path = save_panel(result.panel, out, overwrite=force)
+    p = result.panel
+    out_console.print(
+        f"wrote {path}: {p.sizes['force']} forces x {p.sizes['period']} quarters "
+        f"({p.indexes['period'][0]}-{p.indexes['period'][-1]}), outcomes: {', '.join(map(str, p['outcome'].values))}",
+        highlight=False,
+    )
+    for note in result.notes:
+        out_console.print(f"  note: {note}", highlight=False)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import dims
-from forecast.errors import DataError, SpecError
+from forecast.errors import DataError, ForecastWarning, SpecError
 from forecast.spec import ModelSpec
 
 
@@ -50,10 +51,19 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         raise SpecError(
             f"availability.variable {var!r} is not in the panel (it has {sorted(map(str, panel.data_vars))})"
         )
-    outcomes = list(spec.outcomes.names)
-    absent = [k for k in outcomes if k not in panel[dims.OUTCOME].values]
+    present = {str(k) for k in panel[dims.OUTCOME].values}
+    outcomes = [k for k in spec.outcomes.names if k in present]
+    absent = [k for k in spec.outcomes.names if k not in present]
+    if not outcomes:
+        raise SpecError(
+            f"outcomes.names lists {list(spec.outcomes.names)}, none of which the panel has"
+        )
     if absent:
-        raise SpecError(f"outcomes.names lists {absent}, which the panel does not have")
+        warnings.warn(
+            f"the panel has no {absent} series; fitting {outcomes} only",
+            ForecastWarning,
+            stacklevel=2,
+        )
     n_periods = panel.sizes[dims.PERIOD]
     if n_periods < lag + 8:
         raise DataError(

@@ -136,3 +136,22 @@ def test_predict_refuses_to_overwrite_previous_forecast(tmp_path, tiny_fit_path)
     again = run("predict", tiny_fit_path, "--out", out, "--horizon", 3)
     assert again.exit_code == 1 and "pass --force" in again.stderr
     assert (out / "forecast.csv").read_bytes() == before
+
+
+def test_data_ingest_writes_a_panel_and_fails_cleanly(tmp_path):
+    from tests.unit.ingest.test_ingest import midyear, published_prc
+
+    published_prc().to_csv(tmp_path / "prc.csv", index=False)
+    midyear().to_csv(tmp_path / "pop.csv", index=False)
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(
+        '[[source]]\nkind = "ho_prc_offence_codes"\npath = "prc.csv"\n'
+        '[[source]]\nkind = "ons_population_midyear"\npath = "pop.csv"\n'
+    )
+    ok = run("data", "ingest", manifest, "--out", tmp_path / "panel.nc")
+    assert ok.exit_code == 0, ok.output + ok.stderr
+    assert "2 forces x 9 quarters (2012Q2-2014Q2), outcomes: homicide, robbery" in ok.output
+    manifest.write_text('[[source]]\nkind = "ho_prc_offence_codes"\npath = "missing.csv"\n')
+    bad = run("data", "ingest", manifest, "--out", tmp_path / "other.nc")
+    assert bad.exit_code == 1 and "missing.csv does not exist" in bad.stderr
+    assert not (tmp_path / "other.nc").exists()

@@ -1,0 +1,1 @@
+"""Readers for published statistics (one module per publisher format) and the panel they build."""

@@ -1,0 +1,115 @@
+"""Home Office police recorded crime by force, financial quarter and offence code.
+
+Reads the open data table as published (columns 'Financial Year', 'Financial Quarter', 'Force Name',
+'Offence Description', 'Offence Group', 'Offence Subgroup', 'Offence Code', 'Number of Offences'), saved
+as CSV, and the tidy derivative in ../shared/realdata (financial_year, fy_quarter, force_name,
+offence_code, count, ...). Financial quarters become calendar quarters here, once (2012/13 Q1 = 2012Q2).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.errors import DataError
+from forecast.forces import normalise_force
+from forecast.ingest.mapping import series_of_codes
+
+PUBLISHED = {
+    "Financial Year": "financial_year",
+    "Financial Quarter": "fy_quarter",
+    "Force Name": "force_name",
+    "Offence Code": "offence_code",
+    "Number of Offences": "count",
+}
+NEEDED = ("financial_year", "fy_quarter", "force_name", "offence_code", "count")
+NOT_TERRITORIAL = (
+    "British Transport Police",
+    "Action Fraud",
+    "CIFAS",
+    "UK Finance",
+    "Financial Fraud Action UK",
+)
+_FY = re.compile(r"^\s*(\d{4})\s*/\s*(\d{2})\s*$")
+
+
+def fy_to_calendar(financial_year: str, fy_quarter: int, where: str) -> pd.Period:
+    """'2012/13', 1 -> Period('2012Q2'); Q4 of 2012/13 is 2013Q1."""
+    m = _FY.match(str(financial_year))
+    if not m or int(fy_quarter) not in (1, 2, 3, 4):
+        raise DataError(
+            f"{where}: financial year {financial_year!r} quarter {fy_quarter!r} is not like 2012/13 and 1-4"
+        )
+    start = int(m.group(1))
+    return pd.Period(year=start, quarter=1, freq="Q") + int(fy_quarter)
+
+
+def _clean_code(code) -> str:
+    """Undo spreadsheet float artefacts ('4.4000000000000004' -> '4.4'); keep '4.10' as written."""
+    c = str(code).strip()
+    if re.fullmatch(r"\d+\.\d{6,}", c):
+        return f"{float(c):.2f}".rstrip("0").rstrip(".")
+    return c
+
+
+def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Long table (force, period, series, count) of the mapped offence codes, and the notes to report.
+
+    Negative cells (Home Office reclassification adjustments) become missing and are reported; forces
+    that are not territorial (BTP, fraud bodies) are dropped.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype={"Offence Code": str, "offence_code": str}, na_values=[".."])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    frame = raw.rename(columns=PUBLISHED)
+    absent = [c for c in NEEDED if c not in frame.columns]
+    if absent:
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(absent)}; expected the Home Office open data layout "
+            f"({', '.join(PUBLISHED)})"
+        )
+    frame = frame[~frame["force_name"].isin(NOT_TERRITORIAL)]
+    codes = series_of_codes()
+    frame = frame.assign(offence_code=frame["offence_code"].map(_clean_code))
+    frame = frame[frame["offence_code"].isin(codes)]
+    notes: list[str] = []
+    forces = {
+        n: normalise_force(n, f"{path}, column force_name") for n in frame["force_name"].unique()
+    }
+    periods = {
+        (fy, q): fy_to_calendar(fy, q, f"{path}, columns financial_year/fy_quarter")
+        for fy, q in frame[["financial_year", "fy_quarter"]]
+        .drop_duplicates()
+        .itertuples(index=False)
+    }
+    count = pd.to_numeric(frame["count"], errors="coerce")
+    bad = count.isna() & frame["count"].notna()
+    if bad.any():
+        i = frame.index[bad.to_numpy()][0]
+        raise DataError(
+            f"{path}, row {i + 2}, column count: {frame.at[i, 'count']!r} is not a number"
+        )
+    long = pd.DataFrame(
+        {
+            "force": frame["force_name"].map(forces),
+            "period": [
+                periods[k] for k in zip(frame["financial_year"], frame["fy_quarter"], strict=True)
+            ],
+            "series": frame["offence_code"].map(codes),
+            "count": count,
+        }
+    )
+    long = long.groupby(["force", "period", "series"], as_index=False)["count"].sum(min_count=1)
+    negative = long["count"] < 0
+    for r in long[negative].itertuples(index=False):
+        notes.append(
+            f"{path.name}: {r.series} for {r.force} {r.period} is {r.count:g} (a reclassification "
+            "adjustment); treated as missing"
+        )
+    long.loc[negative, "count"] = np.nan
+    return long, notes

@@ -1,0 +1,218 @@
+"""Readers and the panel they build, on small tables in the publishers' layouts that we write here."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.errors import DataError
+from forecast.ingest.build import ingest, read_manifest
+from forecast.ingest.ho_prc import fy_to_calendar, read_ho_prc
+from forecast.ingest.population import quarterly_population, read_ons_midyear
+
+REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata"
+CODES = {
+    "1": "Murder",
+    "34B": "Robbery of personal property",
+    "92A": "Trafficking in controlled drugs",
+    "92D": "Possession of controlled drugs (excluding cannabis)",
+    "10D": "Possession of article with blade or point",
+    "8N": "Assault with injury",
+}
+
+
+def published_prc(n_quarters: int = 9) -> pd.DataFrame:
+    """A Home Office open data table in its published column layout (values made up here)."""
+    rows = []
+    rng = np.random.default_rng(1)
+    for i in range(n_quarters):
+        fy = 2012 + i // 4
+        for force in ("Kent", "Devon & Cornwall", "British Transport Police"):
+            for code, desc in CODES.items():
+                rows.append(
+                    {
+                        "Financial Year": f"{fy}/{str(fy + 1)[-2:]}",
+                        "Financial Quarter": i % 4 + 1,
+                        "Force Name": force,
+                        "Offence Description": desc,
+                        "Offence Group": "x",
+                        "Offence Subgroup": "y",
+                        "Offence Code": code,
+                        "Number of Offences": int(rng.integers(1, 400)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def midyear() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "area_code": ["E23000032"] * 5 + ["E23000035"] * 5,
+            "area_name": ["Kent"] * 5 + ["Devon & Cornwall"] * 5,
+            "mid_year": list(range(2011, 2016)) * 2,
+            "population": [
+                1.70e6,
+                1.72e6,
+                1.74e6,
+                1.76e6,
+                1.78e6,
+                1.65e6,
+                1.66e6,
+                1.67e6,
+                1.68e6,
+                1.69e6,
+            ],
+        }
+    )
+
+
+@pytest.fixture()
+def sources(tmp_path):
+    prc = published_prc()
+    prc.loc[(prc["Force Name"] == "Kent") & (prc["Offence Code"] == "1"), "Number of Offences"] = [
+        3,
+        2,
+        -1,
+        4,
+        0,
+        5,
+        2,
+        1,
+        3,
+    ]
+    prc.to_csv(tmp_path / "prc.csv", index=False)
+    midyear().to_csv(tmp_path / "pop.csv", index=False)
+    (tmp_path / "manifest.toml").write_text(
+        'vintage = "test"\n[[source]]\nkind = "ho_prc_offence_codes"\npath = "prc.csv"\n'
+        '[[source]]\nkind = "ons_population_midyear"\npath = "pop.csv"\n'
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("fy", "q", "period"),
+    [
+        ("2012/13", 1, "2012Q2"),
+        ("2012/13", 3, "2012Q4"),
+        ("2012/13", 4, "2013Q1"),
+        ("2023/24", 1, "2023Q2"),
+    ],
+)
+def test_financial_quarters_become_calendar_quarters(fy, q, period):
+    assert fy_to_calendar(fy, q, "x") == pd.Period(period, freq="Q")
+
+
+def test_ingest_builds_the_panel(sources):
+    result = ingest(sources / "manifest.toml")
+    p = result.panel
+    assert list(p["force"].values) == ["Kent", "Devon and Cornwall"]  # register order, BTP dropped
+    assert [str(x) for x in p.indexes["period"][[0, -1]]] == ["2012Q2", "2014Q2"]
+    assert list(p["outcome"].values) == ["homicide", "robbery"]
+    kent = p["count"].sel(force="Kent", outcome="homicide").values
+    np.testing.assert_array_equal(
+        kent, [3, 2, np.nan, 4, 0, 5, 2, 1, 3]
+    )  # the -1 adjustment is missing
+    assert any("homicide for Kent 2012Q4 is -1" in n for n in result.notes)
+    assert {"trafficking", "possession_excl_cannabis", "blade_possession"} <= set(p.data_vars)
+    assert "8N" not in str(p.attrs) and p["count"].attrs["frequency"] == "quarter"
+    idx = p["availability_index"].values
+    assert abs(idx.mean()) < 1e-9 and abs(idx.std() - 1) < 1e-9
+
+
+def test_population_is_interpolated_log_linearly_between_mid_years():
+    pop = quarterly_population(
+        read_ons_midyear_frame(), ["Kent"], pd.period_range("2012Q1", "2016Q1", freq="Q")
+    )
+    # the mid-year point (30 June) lies between the Q2 and Q3 midpoints: their geometric mean is close to it
+    assert np.sqrt(pop[0, 1] * pop[0, 2]) == pytest.approx(1.72e6, rel=2e-4)
+    assert (np.diff(pop[0]) > 0).all()
+    assert pop[0, -1] > 1.78e6  # extrapolated beyond mid-2015 with the last growth rate
+
+
+def read_ons_midyear_frame():
+    frame = midyear().rename(columns={"area_name": "force", "mid_year": "year"})
+    frame["force"] = frame["force"].replace({"Devon & Cornwall": "Devon and Cornwall"})
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda t: t.drop(columns=["Offence Code"]),
+            "missing column(s) offence_code; expected the Home Office",
+        ),
+        (
+            lambda t: t.replace({"Force Name": {"Kent": "Kentt"}}),
+            "unknown police force 'Kentt': did you mean 'Kent'?",
+        ),
+        (
+            lambda t: t.replace({"Financial Year": {"2013/14": "2013-14"}}),
+            "financial year '2013-14' quarter",
+        ),
+        (
+            lambda t: t.astype({"Number of Offences": object}).assign(
+                **{
+                    "Number of Offences": lambda d: d["Number of Offences"].where(
+                        d.index != 7, "seven"
+                    )
+                }
+            ),
+            "prc.csv, row 9, column count: 'seven' is not a number",
+        ),
+    ],
+)
+def test_bad_prc_tables(tmp_path, mutate, message):
+    path = tmp_path / "prc.csv"
+    mutate(published_prc()).to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        read_ho_prc(path)
+    assert message in str(err.value)
+
+
+def test_bad_population_table(tmp_path):
+    bad = midyear()
+    bad.loc[3, "population"] = -5
+    bad.to_csv(tmp_path / "pop.csv", index=False)
+    with pytest.raises(
+        DataError, match=r"pop\.csv, row 5, column population: '-5\.0' is not a positive number"
+    ):
+        read_ons_midyear(tmp_path / "pop.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[source]]\nkind = "police_uk"\npath = "prc.csv"\n',
+            "source 1 has kind 'police_uk'; known kinds are",
+        ),
+        (
+            '[[source]]\nkind = "ho_prc_offence_codes"\npath = "nope.csv"\n',
+            "nope.csv does not exist",
+        ),
+        (
+            '[[source]]\nkind = "ho_prc_offence_codes"\npath = "prc.csv"\n',
+            "no [[source]] of kind 'ons_population_midyear'",
+        ),
+        ('colour = "red"\n', "unknown key(s) ['colour']"),
+    ],
+)
+def test_bad_manifests(sources, text, message):
+    (sources / "m.toml").write_text(text)
+    with pytest.raises(DataError) as err:
+        read_manifest(sources / "m.toml")
+    assert message in str(err.value)
+
+
+@pytest.mark.realdata
+def test_shipped_manifest_ingests_the_real_statistics():
+    if not REALDATA.exists():
+        pytest.skip(f"real statistics not found at {REALDATA}")
+    manifest = Path(__file__).resolve().parents[3] / "data" / "manifests" / "realdata.toml"
+    p = ingest(manifest).panel
+    assert p.sizes["force"] == 43 and p.sizes["period"] == 45
+    rate = (p["count"].sum("force") / p["population"].sum("force") * 1e5).mean("period")
+    assert 0.2 < float(rate.sel(outcome="homicide")) < 0.35
+    assert 20 < float(rate.sel(outcome="robbery")) < 40
