@@ -317,6 +317,36 @@ def data_ingest(
         out_console.print(f"  note: {note}", highlight=False)
 
 
+@data_app.command("check")
+@_guard
+def data_check(
+    panel: Annotated[Path, typer.Argument(help="Panel file (.nc or .csv).")],
+) -> None:
+    """Coverage per series, implausible jumps and the known breaks that fall inside the panel.
+
+    Example: forecast data check panel.nc
+    """
+    from forecast.ingest.validate import check_panel, coverage_table
+    from forecast.panel import load_panel
+
+    ds = load_panel(panel)
+    _print_frame(coverage_table(ds), f"coverage: {panel}")
+    flags = check_panel(ds)
+    if flags.empty:
+        out_console.print("no flags", highlight=False)
+    else:
+        _print_frame(flags.fillna(""), f"flags ({len(flags)})")
+
+
+def _print_frame(frame, title: str) -> None:
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col))
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:g}" if isinstance(v, float) else str(v) for v in row])
+    out_console.print(table)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="forecast")

@@ -216,3 +216,23 @@ def test_shipped_manifest_ingests_the_real_statistics():
     rate = (p["count"].sum("force") / p["population"].sum("force") * 1e5).mean("period")
     assert 0.2 < float(rate.sel(outcome="homicide")) < 0.35
     assert 20 < float(rate.sel(outcome="robbery")) < 40
+
+
+def test_check_flags_a_dip_and_lists_breaks_in_range(small_panel):
+    from forecast.ingest.validate import check_panel, coverage_table
+
+    dipped = small_panel.copy(deep=True)
+    dipped["count"].loc[{"force": "Essex", "period": "2013Q3", "outcome": "robbery"}] = 5.0
+    dipped["count"].loc[{"force": "Kent", "period": "2013Q1", "outcome": "knife"}] = np.nan
+    flags = check_panel(dipped)
+    jumps = flags[flags["check"] == "implausible jump"]
+    assert ("robbery", "Essex", "2013Q3") in set(
+        zip(jumps["series"], jumps["force"], jumps["period"], strict=True)
+    )
+    assert "known break: recording" in set(
+        flags["check"]
+    )  # 2014Q2-2016Q1 lies inside 2012Q2-2016Q1
+    assert "known break: shock" not in set(flags["check"])  # COVID is outside this panel
+    cov = coverage_table(dipped).set_index("series")
+    assert cov.at["knife", "missing"] == 1 and cov.at["knife", "forces_with_gaps"] == 1
+    assert cov.at["robbery", "missing"] == 0

@@ -1,0 +1,91 @@
+"""Checks a statistician can read in one table: coverage per variable, implausible dips and spikes, and
+the known breaks of the break register (data/breaks.csv) that fall inside the panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast import dims
+from forecast.resources import shipped_dir
+
+JUMP_RATIO = 0.5  # a cell below half (or above twice) the median of its 4 neighbours is flagged
+MIN_LEVEL = 20  # only series with neighbours' median at least this many offences are checked
+
+
+def _series(panel: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Every (force, period) count series of the panel: outcomes and indicators."""
+    out = {str(k): panel[dims.COUNT].sel({dims.OUTCOME: k}) for k in panel[dims.OUTCOME].values}
+    for name, da in panel.data_vars.items():
+        if set(da.dims) == {dims.FORCE, dims.PERIOD} and name not in (
+            dims.POPULATION,
+            dims.AVAILABILITY_INDEX,
+        ):
+            out[str(name)] = da
+    return out
+
+
+def coverage_table(panel: xr.Dataset) -> pd.DataFrame:
+    """Per series: observed cells, missing cells, forces with any gap, first and last observed quarter."""
+    rows = []
+    periods = panel.indexes[dims.PERIOD]
+    for name, da in _series(panel).items():
+        obs = np.isfinite(da.transpose(dims.FORCE, dims.PERIOD).values)
+        seen = np.flatnonzero(obs.any(axis=0))
+        rows.append(
+            {
+                "series": name,
+                "observed": int(obs.sum()),
+                "missing": int((~obs).sum()),
+                "forces_with_gaps": int((~obs).any(axis=1).sum()),
+                "first": str(periods[seen[0]]) if seen.size else "",
+                "last": str(periods[seen[-1]]) if seen.size else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def check_panel(panel: xr.Dataset) -> pd.DataFrame:
+    """Flags: implausible dips/spikes against the 4 neighbouring quarters, and known breaks in range."""
+    periods = panel.indexes[dims.PERIOD]
+    forces = [str(f) for f in panel[dims.FORCE].values]
+    rows = []
+    for name, da in _series(panel).items():
+        x = da.transpose(dims.FORCE, dims.PERIOD).values
+        for f in range(x.shape[0]):
+            for t in range(x.shape[1]):
+                near = np.r_[x[f, max(t - 2, 0) : t], x[f, t + 1 : t + 3]]
+                near = near[np.isfinite(near)]
+                if not np.isfinite(x[f, t]) or near.size < 2:
+                    continue
+                ref = float(np.median(near))
+                if ref >= MIN_LEVEL and not JUMP_RATIO * ref <= x[f, t] <= ref / JUMP_RATIO:
+                    rows.append(
+                        {
+                            "check": "implausible jump",
+                            "series": name,
+                            "force": forces[f],
+                            "period": str(periods[t]),
+                            "value": float(x[f, t]),
+                            "detail": f"neighbours' median {ref:g}",
+                        }
+                    )
+    breaks = pd.read_csv(shipped_dir("data") / "breaks.csv", dtype=str, keep_default_na=False)
+    first, last = periods[0], periods[-1]
+    for b in breaks.itertuples(index=False):
+        start = pd.Period(b.start, freq="Q") if b.start else first
+        end = pd.Period(b.end, freq="Q") if b.end else last
+        if end < first or start > last or (b.force != "all" and b.force not in forces):
+            continue
+        rows.append(
+            {
+                "check": f"known break: {b.kind}",
+                "series": b.series,
+                "force": b.force,
+                "period": f"{max(start, first)}-{min(end, last)}",
+                "value": np.nan,
+                "detail": b.reason,
+            }
+        )
+    return pd.DataFrame(rows, columns=["check", "series", "force", "period", "value", "detail"])
