@@ -17,12 +17,20 @@ import xarray as xr
 from forecast import dims
 from forecast.errors import DataError
 from forecast.forces import force_register
+from forecast.ingest import annual
 from forecast.ingest.ho_prc import read_ho_prc
 from forecast.ingest.mapping import offence_map
 from forecast.ingest.population import quarterly_population, read_ons_midyear
 from forecast.panel import make_panel, validate_panel
 
-READERS = ("ho_prc_offence_codes", "ons_population_midyear")
+ANNUAL_READERS = {
+    "bdd_knife_fy": annual.read_bdd_knife_fy,
+    "bdd_seizures_fy": annual.read_bdd_seizures_fy,
+    "bdd_drug_deaths_3y": annual.read_bdd_deaths_3y,
+    "ons_p1_rolling_year": annual.read_ons_p1_homicide,
+}
+READERS = ("ho_prc_offence_codes", "ons_population_midyear", *ANNUAL_READERS)
+REQUIRED_KINDS = ("ho_prc_offence_codes", "ons_population_midyear")
 INDEX_INDICATORS = ("trafficking", "possession_excl_cannabis")
 
 
@@ -58,7 +66,7 @@ def read_manifest(path: Path) -> dict:
         if not src["path"].exists():
             raise DataError(f"{path}: source {i} ({src['kind']}) file {src['path']} does not exist")
     kinds = [s["kind"] for s in sources]
-    for needed in READERS:
+    for needed in REQUIRED_KINDS:
         if needed not in kinds:
             raise DataError(f"{path}: no [[source]] of kind {needed!r}; the panel needs one")
     return {"vintage": str(data.get("vintage", "")), "sources": sources}
@@ -67,16 +75,47 @@ def read_manifest(path: Path) -> dict:
 def ingest(manifest: Path) -> IngestResult:
     """Read every source in the manifest and build the validated panel."""
     spec = read_manifest(manifest)
-    counts, notes, midyear, used = [], [], [], []
+    counts, notes, midyear, used, others, meta = [], [], [], [], [], {}
     for src in spec["sources"]:
         if src["kind"] == "ho_prc_offence_codes":
             long, n = read_ho_prc(src["path"])
             counts.append(long)
             notes += n
-        else:
+        elif src["kind"] == "ons_population_midyear":
             midyear.append(read_ons_midyear(src["path"]))
+        else:
+            long, m = ANNUAL_READERS[src["kind"]](src["path"])
+            others.append(long)
+            meta.update({k: v for k, v in m.items() if k not in meta})
         used.append(f"{src['kind']}: {src['path'].name}")
-    return build_panel(pd.concat(counts), pd.concat(midyear), spec["vintage"], used, notes)
+    result = build_panel(pd.concat(counts), pd.concat(midyear), spec["vintage"], used, notes)
+    if others:
+        _add_window_series(result, pd.concat(others), meta, spec["vintage"])
+    return result
+
+
+def _add_window_series(result: IngestResult, long: pd.DataFrame, meta: dict, vintage: str) -> None:
+    """Put annual/rolling series on the panel's quarter grid at their end quarter (others dropped)."""
+    panel = result.panel
+    periods = panel.indexes[dims.PERIOD]
+    forces = [str(f) for f in panel[dims.FORCE].values]
+    inside = long["period"].isin(set(periods))
+    for series, part in long[~inside].groupby("series"):
+        result.notes.append(
+            f"{series}: {len(part)} values end outside {periods[0]}-{periods[-1]}; not in the panel"
+        )
+    grid = (
+        long[inside]
+        .groupby(["force", "period", "series"])["count"]
+        .sum(min_count=1)
+        .unstack("series")
+    )
+    grid = grid.reindex(pd.MultiIndex.from_product([forces, periods]))
+    for series in grid.columns:
+        values = grid[series].to_numpy(dtype=float).reshape(len(forces), len(periods))
+        panel[series] = xr.DataArray(
+            values, dims=(dims.FORCE, dims.PERIOD), attrs={**meta[series], "vintage": vintage}
+        )
 
 
 def build_panel(

@@ -27,18 +27,25 @@ def _series(panel: xr.Dataset) -> dict[str, xr.DataArray]:
 
 
 def coverage_table(panel: xr.Dataset) -> pd.DataFrame:
-    """Per series: observed cells, missing cells, forces with any gap, first and last observed quarter."""
+    """Per series: observed and missing cells, forces with a gap, first and last observed quarter.
+
+    Annual and rolling series are published only in some quarters; a cell counts as missing when other
+    forces have a value in that quarter.
+    """
     rows = []
     periods = panel.indexes[dims.PERIOD]
     for name, da in _series(panel).items():
         obs = np.isfinite(da.transpose(dims.FORCE, dims.PERIOD).values)
-        seen = np.flatnonzero(obs.any(axis=0))
+        published = obs.any(axis=0)
+        gaps = ~obs & published[None, :]
+        seen = np.flatnonzero(published)
         rows.append(
             {
                 "series": name,
+                "aggregation": str(da.attrs.get("aggregation", "quarter sum")),
                 "observed": int(obs.sum()),
-                "missing": int((~obs).sum()),
-                "forces_with_gaps": int((~obs).any(axis=1).sum()),
+                "missing": int(gaps.sum()),
+                "forces_with_gaps": int(gaps.any(axis=1).sum()),
                 "first": str(periods[seen[0]]) if seen.size else "",
                 "last": str(periods[seen[-1]]) if seen.size else "",
             }

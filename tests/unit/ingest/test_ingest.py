@@ -236,3 +236,66 @@ def test_check_flags_a_dip_and_lists_breaks_in_range(small_panel):
     cov = coverage_table(dipped).set_index("series")
     assert cov.at["knife", "missing"] == 1 and cov.at["knife", "forces_with_gaps"] == 1
     assert cov.at["robbery", "missing"] == 0
+
+
+def test_annual_and_rolling_series_sit_at_their_end_quarter(sources):
+    pd.DataFrame(
+        {
+            "year": [2013, 2014, 2015],
+            "force_name": ["Kent", "Kent", "Devon & Cornwall"],
+            "knife_offences": [100, 120, 80],
+        }
+    ).to_csv(sources / "knife.csv", index=False)
+    pd.DataFrame(
+        {
+            "year_ending": ["2013-06-30", "2013-09-30", "2013-09-30"],
+            "area_name": ["Kent", "Kent", "Devon & Cornwall"],
+            "level": "pfa",
+            "offence": "Homicide",
+            "count": ["20", "21", ".."],
+        }
+    ).to_csv(sources / "p1.csv", index=False)
+    with (sources / "manifest.toml").open("a") as fh:
+        fh.write(
+            '[[source]]\nkind = "bdd_knife_fy"\npath = "knife.csv"\n'
+            '[[source]]\nkind = "ons_p1_rolling_year"\npath = "p1.csv"\n'
+        )
+    result = ingest(sources / "manifest.toml")
+    p = result.panel
+    knife = p["knife_fy"].sel(force="Kent")
+    assert knife.sel(period="2013Q1").item() == 100 and knife.sel(period="2014Q1").item() == 120
+    assert (
+        int(p["knife_fy"].notnull().sum()) == 2
+    )  # 2015Q1 (Devon and Cornwall) is outside the panel
+    assert any("knife_fy: 1 values end outside" in n for n in result.notes)
+    assert (
+        p["knife_fy"].attrs["aggregation"] == "financial-year sum"
+        and p["knife_fy"].attrs["window_quarters"] == 4
+    )
+    roll = p["homicide_rolling_year"]
+    assert roll.sel(force="Kent", period="2013Q3").item() == 21
+    assert np.isnan(
+        roll.sel(force="Devon and Cornwall", period="2013Q3").item()
+    )  # '..' stays missing
+    from forecast.ingest.validate import coverage_table
+
+    cov = coverage_table(p).set_index("series")
+    assert (
+        cov.at["homicide_rolling_year", "missing"] == 2
+        and cov.at["knife_fy", "aggregation"] == "financial-year sum"
+    )
+
+
+def test_annual_reader_errors_name_the_cell(tmp_path):
+    from forecast.ingest.annual import read_bdd_knife_fy
+
+    pd.DataFrame({"year": [2013], "force_name": ["Kent"], "knife_offences": ["lots"]}).to_csv(
+        tmp_path / "k.csv", index=False
+    )
+    with pytest.raises(
+        DataError, match=r"k\.csv, row 2, column knife_offences: 'lots' is not a number"
+    ):
+        read_bdd_knife_fy(tmp_path / "k.csv")
+    pd.DataFrame({"year": [2013], "force": ["Kent"]}).to_csv(tmp_path / "k2.csv", index=False)
+    with pytest.raises(DataError, match=r"k2\.csv: missing column\(s\) force_name, knife_offences"):
+        read_bdd_knife_fy(tmp_path / "k2.csv")
