@@ -136,3 +136,54 @@ def read_ons_p1_homicide(path: Path):
         {**ROLLING, "unit": "offences in 12 months"},
         Path(path).name,
     )
+
+
+def read_bdd_admissions_fy(path: Path):
+    """NHS admissions with a primary diagnosis of poisoning by drugs, by force and financial year."""
+    f = _read(path, ["year", "force_name", "admissions", "measure"])
+    f = f[f["measure"] == "primary_dx_poisoning_by_drugs"]
+    period = [pd.Period(year=int(y), quarter=1, freq="Q") for y in f["year"]]
+    return _long(
+        f,
+        Path(path),
+        "force_name",
+        period,
+        "drug_admissions_fy",
+        "admissions",
+        {**FY_SUM, "unit": "admissions per financial year", "coverage": "England"},
+        Path(path).name,
+    )
+
+
+def read_ho_arrests_fy(path: Path):
+    """Home Office arrests for drug offences by force and financial year (enforcement intensity)."""
+    f = _read(path, ["year_ending", "force_name", "offence_group", "arrests"])
+    f = f[f["offence_group"] == "Drug offences"]
+    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
+    return _long(
+        f,
+        Path(path),
+        "force_name",
+        period,
+        "drug_arrests_fy",
+        "arrests",
+        {**FY_SUM, "unit": "arrests per financial year"},
+        Path(path).name,
+    )
+
+
+def read_ons_p4_knife(path: Path):
+    """ONS PFA Table P4: rolling-year offences involving a knife or sharp instrument (selected offences)."""
+    f = _read(path, ["year_ending", "area_name", "level", "offence", "knife_count"])
+    f = f[(f["level"] == "pfa") & (f["offence"] == "Total of selected serious offences")]
+    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
+    return _long(
+        f,
+        Path(path),
+        "area_name",
+        period,
+        "knife_rolling_year",
+        "knife_count",
+        {**ROLLING, "unit": "offences involving a knife in 12 months"},
+        Path(path).name,
+    )

@@ -28,6 +28,9 @@ ANNUAL_READERS = {
     "bdd_seizures_fy": annual.read_bdd_seizures_fy,
     "bdd_drug_deaths_3y": annual.read_bdd_deaths_3y,
     "ons_p1_rolling_year": annual.read_ons_p1_homicide,
+    "ons_p4_knife_rolling_year": annual.read_ons_p4_knife,
+    "bdd_drug_admissions_fy": annual.read_bdd_admissions_fy,
+    "ho_arrests_fy": annual.read_ho_arrests_fy,
 }
 READERS = ("ho_prc_offence_codes", "ons_population_midyear", *ANNUAL_READERS)
 REQUIRED_KINDS = ("ho_prc_offence_codes", "ons_population_midyear")

@@ -299,3 +299,81 @@ def test_annual_reader_errors_name_the_cell(tmp_path):
     pd.DataFrame({"year": [2013], "force": ["Kent"]}).to_csv(tmp_path / "k2.csv", index=False)
     with pytest.raises(DataError, match=r"k2\.csv: missing column\(s\) force_name, knife_offences"):
         read_bdd_knife_fy(tmp_path / "k2.csv")
+
+
+@pytest.mark.parametrize(
+    ("reader", "frame", "series", "period", "value"),
+    [
+        (
+            "read_bdd_seizures_fy",
+            {
+                "year_ending": ["2014-03-31"] * 2,
+                "force_name": ["Kent"] * 2,
+                "drug": ["Crack", "LSD"],
+                "measure": ["n_seizures"] * 2,
+                "value": [55, 3],
+            },
+            "seizures_crack",
+            "2014Q1",
+            55,
+        ),
+        (
+            "read_bdd_deaths_3y",
+            {
+                "year": [2015],
+                "force_name": ["Kent"],
+                "deaths": [120],
+                "measure": ["drug_poisoning_deaths"],
+            },
+            "drug_deaths_3y",
+            "2015Q4",
+            120,
+        ),
+        (
+            "read_bdd_admissions_fy",
+            {
+                "year": [2016],
+                "force_name": ["Kent"],
+                "admissions": [300],
+                "measure": ["primary_dx_poisoning_by_drugs"],
+            },
+            "drug_admissions_fy",
+            "2016Q1",
+            300,
+        ),
+        (
+            "read_ho_arrests_fy",
+            {
+                "year_ending": ["2015-03-31"],
+                "force_name": ["Avon & Somerset"],
+                "offence_group": ["Drug offences"],
+                "arrests": [900],
+            },
+            "drug_arrests_fy",
+            "2015Q1",
+            900,
+        ),
+        (
+            "read_ons_p4_knife",
+            {
+                "year_ending": ["2019-12-31"],
+                "area_name": ["Kent"],
+                "level": ["pfa"],
+                "offence": ["Total of selected serious offences"],
+                "knife_count": [700],
+            },
+            "knife_rolling_year",
+            "2019Q4",
+            700,
+        ),
+    ],
+)
+def test_every_annual_reader_maps_its_table(tmp_path, reader, frame, series, period, value):
+    from forecast.ingest import annual
+
+    pd.DataFrame(frame).to_csv(tmp_path / "t.csv", index=False)
+    long, meta = getattr(annual, reader)(tmp_path / "t.csv")
+    assert len(long) == 1, long
+    row = long.iloc[0]
+    assert (row["series"], str(row["period"]), row["count"]) == (series, period, value)
+    assert meta[series]["window_quarters"] in (4, 12) and meta[series]["source"] == "t.csv"
