@@ -18,7 +18,7 @@ from forecast import dims
 from forecast.errors import DataError
 from forecast.forces import force_register
 from forecast.ingest import annual
-from forecast.ingest.ho_prc import read_ho_prc
+from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
 from forecast.ingest.mapping import offence_map
 from forecast.ingest.population import quarterly_population, read_ons_midyear
 from forecast.panel import make_panel, validate_panel
@@ -32,7 +32,11 @@ ANNUAL_READERS = {
     "bdd_drug_admissions_fy": annual.read_bdd_admissions_fy,
     "ho_arrests_fy": annual.read_ho_arrests_fy,
 }
-READERS = ("ho_prc_offence_codes", "ons_population_midyear", *ANNUAL_READERS)
+QUARTERLY_READERS = {
+    "ho_prc_offence_codes": read_ho_prc,
+    "ho_prc_offence_groups": read_ho_prc_groups,
+}
+READERS = (*QUARTERLY_READERS, "ons_population_midyear", *ANNUAL_READERS)
 REQUIRED_KINDS = ("ho_prc_offence_codes", "ons_population_midyear")
 INDEX_INDICATORS = ("trafficking", "possession_excl_cannabis")
 
@@ -80,9 +84,9 @@ def ingest(manifest: Path) -> IngestResult:
     spec = read_manifest(manifest)
     counts, notes, midyear, used, others, meta = [], [], [], [], [], {}
     for src in spec["sources"]:
-        if src["kind"] == "ho_prc_offence_codes":
-            long, n = read_ho_prc(src["path"])
-            counts.append(long)
+        if src["kind"] in QUARTERLY_READERS:
+            long, n = QUARTERLY_READERS[src["kind"]](src["path"])
+            counts.append((src["path"].name, long))
             notes += n
         elif src["kind"] == "ons_population_midyear":
             midyear.append(read_ons_midyear(src["path"]))
@@ -91,10 +95,51 @@ def ingest(manifest: Path) -> IngestResult:
             others.append(long)
             meta.update({k: v for k, v in m.items() if k not in meta})
         used.append(f"{src['kind']}: {src['path'].name}")
-    result = build_panel(pd.concat(counts), pd.concat(midyear), spec["vintage"], used, notes)
+    result = build_panel(
+        *_combine_vintages(counts, notes), pd.concat(midyear), spec["vintage"], used, notes
+    )
     if others:
         _add_window_series(result, pd.concat(others), meta, spec["vintage"])
     return result
+
+
+def _combine_vintages(
+    counts: list[tuple[str, pd.DataFrame]], notes: list[str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One rule for overlapping quarterly sources: the first listed in the manifest wins; a later one
+    only fills force-quarters the first lacks, inside the first's quarter range. Differences on the
+    overlap are reported (median ratio, share within 2%, the largest)."""
+    (first_name, first), *rest = counts
+    lo, hi = min(first["period"]), max(first["period"])
+    key = ["force", "period", "series"]
+    combined = first.set_index(key)["count"]
+    origin = dict.fromkeys(first["series"].unique(), first_name)
+    for name, other in rest:
+        other = other[(other["period"] >= lo) & (other["period"] <= hi)].set_index(key)["count"]
+        both = pd.concat([combined, other], axis=1, keys=["first", "other"], join="inner").dropna()
+        both = both[both["first"] > 0]
+        if len(both):
+            ratio = both["other"] / both["first"]
+            worst = (ratio - 1).abs().idxmax()
+            notes.append(
+                f"vintages: {name} vs {first_name} on {len(both)} shared cells: median ratio "
+                f"{ratio.median():.3f}, {100 * ((ratio - 1).abs() <= 0.02).mean():.0f}% within 2%, largest "
+                f"{ratio[worst]:.2f} ({worst[2]}, {worst[0]}, {worst[1]}); {first_name} is used"
+            )
+        known = set(combined.index.get_level_values("series"))
+        fill = other[~other.index.isin(combined.dropna().index)].dropna()
+        shared = fill.index.get_level_values("series").isin(known)
+        if shared.any():
+            notes.append(
+                f"vintages: {int(shared.sum())} cells missing from {first_name} filled from {name}"
+            )
+        added = sorted(set(fill.index.get_level_values("series")) - known)
+        if added:
+            notes.append(f"{name} adds series {', '.join(added)}")
+            origin.update(dict.fromkeys(added, name))
+        combined = pd.concat([combined.dropna(), fill])
+        combined = combined[~combined.index.duplicated()]
+    return combined.rename("count").reset_index(), origin
 
 
 def _add_window_series(result: IngestResult, long: pd.DataFrame, meta: dict, vintage: str) -> None:
@@ -122,7 +167,12 @@ def _add_window_series(result: IngestResult, long: pd.DataFrame, meta: dict, vin
 
 
 def build_panel(
-    long: pd.DataFrame, midyear: pd.DataFrame, vintage: str, sources: list[str], notes: list[str]
+    long: pd.DataFrame,
+    origin: dict[str, str],
+    midyear: pd.DataFrame,
+    vintage: str,
+    sources: list[str],
+    notes: list[str],
 ) -> IngestResult:
     """Canonical panel from long counts (force, period, series, count) and mid-year populations."""
     register = list(force_register()["force"])
@@ -152,7 +202,9 @@ def build_panel(
         )
     fp = (dims.FORCE, dims.PERIOD)
     extra = {
-        s: xr.DataArray(grid(s), dims=fp, attrs=_attrs("offences per quarter", sources, vintage))
+        s: xr.DataArray(
+            grid(s), dims=fp, attrs=_attrs("offences per quarter", [origin.get(s, "")], vintage)
+        )
         for s in roles.index
         if roles[s] == "indicator"
     }
@@ -166,7 +218,9 @@ def build_panel(
         extra=extra,
         attrs={"source": "; ".join(sources), "vintage": vintage},
     )
-    panel[dims.COUNT].attrs.update(_attrs("offences per quarter", sources, vintage))
+    panel[dims.COUNT].attrs.update(
+        _attrs("offences per quarter", sorted({origin.get(k, "") for k in outcomes}), vintage)
+    )
     panel[dims.POPULATION].attrs.update(
         aggregation="mid-year estimates, log-linear interpolation to quarter midpoints",
         frequency="quarter",

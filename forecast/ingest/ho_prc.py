@@ -55,6 +55,21 @@ def _clean_code(code) -> str:
     return c
 
 
+def read_ho_prc_groups(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The offence-group table (force x financial quarter x offence group), mapped via 'group:' rows."""
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, na_values=[".."])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    needed = ["financial_year", "fy_quarter", "force_name", "offence_group", "count"]
+    absent = [c for c in needed if c not in raw.columns]
+    if absent:
+        raise DataError(f"{path}: missing column(s) {', '.join(absent)}; expected {needed}")
+    frame = raw.assign(offence_code="group:" + raw["offence_group"].astype(str))
+    return _to_long(frame, path)
+
+
 def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Long table (force, period, series, count) of the mapped offence codes, and the notes to report.
 
@@ -73,9 +88,13 @@ def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
             f"{path}: missing column(s) {', '.join(absent)}; expected the Home Office open data layout "
             f"({', '.join(PUBLISHED)})"
         )
+    return _to_long(frame.assign(offence_code=frame["offence_code"].map(_clean_code)), path)
+
+
+def _to_long(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Map codes to series, forces to ONS names, financial to calendar quarters; negatives to missing."""
     frame = frame[~frame["force_name"].isin(NOT_TERRITORIAL)]
     codes = series_of_codes()
-    frame = frame.assign(offence_code=frame["offence_code"].map(_clean_code))
     frame = frame[frame["offence_code"].isin(codes)]
     notes: list[str] = []
     forces = {

@@ -10,6 +10,7 @@ from forecast.errors import DataError
 from forecast.ingest.build import ingest, read_manifest
 from forecast.ingest.ho_prc import fy_to_calendar, read_ho_prc
 from forecast.ingest.population import quarterly_population, read_ons_midyear
+from forecast.periods import financial_label
 
 REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata"
 CODES = {
@@ -377,3 +378,57 @@ def test_every_annual_reader_maps_its_table(tmp_path, reader, frame, series, per
     row = long.iloc[0]
     assert (row["series"], str(row["period"]), row["count"]) == (series, period, value)
     assert meta[series]["window_quarters"] in (4, 12) and meta[series]["source"] == "t.csv"
+
+
+def test_overlapping_vintages_first_wins_and_the_difference_is_reported(sources):
+    codes = pd.read_csv(sources / "prc.csv")
+    drop = (
+        (codes["Force Name"] == "Kent")
+        & (codes["Offence Code"] == "34B")
+        & (codes["Financial Year"] == "2014/15")
+    )
+    codes[~drop].to_csv(
+        sources / "prc.csv", index=False
+    )  # Kent robbery 2014Q2 absent from the first vintage
+    first = read_ho_prc(sources / "prc.csv")[0]
+    groups = first[first["series"] == "robbery"].copy()
+    groups["count"] = groups["count"] * 1.05
+    groups = pd.concat(
+        [
+            groups,
+            pd.DataFrame(
+                {
+                    "force": ["Kent"],
+                    "period": [pd.Period("2014Q2", freq="Q")],
+                    "series": ["robbery"],
+                    "count": [77.0],
+                }
+            ),
+        ]
+    )
+    labels = [financial_label(p).split(" Q") for p in groups["period"]]  # '2012/13 Q1'
+    layout = pd.DataFrame(
+        {
+            "financial_year": [fy for fy, _ in labels],
+            "fy_quarter": [int(q) for _, q in labels],
+            "force_name": groups["force"],
+            "offence_group": "Robbery",
+            "count": groups["count"],
+        }
+    )
+    layout.to_csv(sources / "groups.csv", index=False)
+    with (sources / "manifest.toml").open("a") as fh:
+        fh.write('[[source]]\nkind = "ho_prc_offence_groups"\npath = "groups.csv"\n')
+    result = ingest(sources / "manifest.toml")
+    robbery = result.panel["count"].sel(outcome="robbery")
+    assert robbery.sel(force="Kent", period="2014Q2").item() == 77  # filled from the second vintage
+    assert (
+        robbery.sel(force="Kent", period="2013Q2").item()
+        == first.set_index(["force", "period", "series"]).loc[
+            ("Kent", pd.Period("2013Q2", freq="Q"), "robbery"), "count"
+        ]
+    )  # the first vintage wins
+    assert any(
+        "median ratio 1.050, 0% within 2%" in n and "prc.csv is used" in n for n in result.notes
+    ), result.notes
+    assert any("1 cells missing from prc.csv filled from groups.csv" in n for n in result.notes)
