@@ -338,6 +338,50 @@ def data_check(
         _print_frame(flags.fillna(""), f"flags ({len(flags)})")
 
 
+@data_app.command("show")
+@_guard
+def data_show(
+    panel: Annotated[Path, typer.Argument(help="Panel file (.nc or .csv).")],
+    series: Annotated[
+        str | None, typer.Option(help="Series for the text matrix (default: first outcome).")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write the coverage plot of every series here (.png/.svg).")
+    ] = None,
+    long: Annotated[
+        Path | None, typer.Option(help="Also write the panel as a tidy long CSV here.")
+    ] = None,
+    force: Force = False,
+) -> None:
+    """Coverage matrix (force x year: observed quarters) of a series, a plot of all series, a long table.
+
+    Example: forecast data show panel.nc --series robbery --plot coverage.png
+    """
+    from forecast.errors import DataError
+    from forecast.ingest.validate import by_year, coverage_matrices
+    from forecast.io import write_atomic
+    from forecast.panel import load_panel, panel_long
+
+    ds = load_panel(panel)
+    matrices = coverage_matrices(ds)
+    name = series or next(iter(matrices))
+    if name not in matrices:
+        raise DataError(f"{panel}: no series {name!r}; it has {', '.join(matrices)}")
+    _print_frame(
+        by_year(matrices[name]).reset_index(names="force"), f"{name}: observed quarters per year"
+    )
+    if plot is not None:
+        from forecast.report.plots import coverage_plot
+
+        out_console.print(
+            f"wrote {coverage_plot(matrices, plot, overwrite=force)}", highlight=False
+        )
+    if long is not None:
+        table = panel_long(ds)
+        write_atomic(long, lambda tmp: table.to_csv(tmp, index=False), force)
+        out_console.print(f"wrote {long} ({len(table)} rows)", highlight=False)
+
+
 def _print_frame(frame, title: str) -> None:
     table = Table(title=title)
     for col in frame.columns:

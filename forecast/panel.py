@@ -311,3 +311,30 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
         attrs={"source": where},
     )
     return validate_panel(ds, where)
+
+
+def panel_long(ds: xr.Dataset) -> pd.DataFrame:
+    """Tidy long table: force, force_code, region, period, series, value, unit, aggregation, source, vintage."""
+    ds = periods_to_str(ds)
+    frames = []
+    series = {
+        str(k): ds[dims.COUNT].sel({dims.OUTCOME: k}, drop=True) for k in ds[dims.OUTCOME].values
+    }
+    series.update({str(n): da for n, da in ds.data_vars.items() if n != dims.COUNT})
+    for name, da in series.items():
+        attrs = (
+            {**ds[dims.COUNT].attrs, **da.attrs} if name in ds[dims.OUTCOME].values else da.attrs
+        )
+        da = da.broadcast_like(ds[dims.POPULATION])
+        frame = da.drop_vars([dims.FORCE_CODE, dims.REGION], errors="ignore").to_dataframe("value")
+        frame = frame.reset_index()[[dims.FORCE, dims.PERIOD, "value"]]
+        frame.insert(2, "series", name)
+        for key in ("unit", "aggregation", "source", "vintage"):
+            frame[key] = str(attrs.get(key, ds.attrs.get(key, "")))
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    codes = dict(zip(ds[dims.FORCE].values, ds[dims.FORCE_CODE].values, strict=True))
+    regions = dict(zip(ds[dims.FORCE].values, ds[dims.REGION].values, strict=True))
+    out.insert(1, dims.FORCE_CODE, out[dims.FORCE].map(codes))
+    out.insert(2, dims.REGION, out[dims.FORCE].map(regions))
+    return out

@@ -96,3 +96,23 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["check", "series", "force", "period", "value", "detail"])
+
+
+def coverage_matrices(panel: xr.Dataset) -> dict[str, pd.DataFrame]:
+    """Per series, a force x quarter table of 1 (observed) and 0 (missing)."""
+    periods = [str(p) for p in panel.indexes[dims.PERIOD]]
+    forces = [str(f) for f in panel[dims.FORCE].values]
+    return {
+        name: pd.DataFrame(
+            np.isfinite(da.transpose(dims.FORCE, dims.PERIOD).values).astype(int),
+            index=forces,
+            columns=periods,
+        )
+        for name, da in _series(panel).items()
+    }
+
+
+def by_year(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Observed quarters per force and calendar year (0-4), for a readable text view."""
+    years = [c[:4] for c in matrix.columns]
+    return matrix.T.groupby(years).sum().T

@@ -47,3 +47,34 @@ def fan_chart(
     write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=suffix, dpi=110), overwrite)
     plt.close(fig)
     return Path(path)
+
+
+def coverage_plot(observed: dict[str, pd.DataFrame], path: Path, overwrite: bool = False) -> Path:
+    """Small multiples of force x quarter coverage: dark = observed, light = missing, one per series."""
+    import numpy as np
+
+    names = list(observed)
+    ncol = 3
+    nrow = int(np.ceil(len(names) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 4.6 * nrow), squeeze=False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        grid = observed[name]
+        ax.imshow(
+            grid.to_numpy(dtype=float),
+            aspect="auto",
+            cmap="Blues",
+            vmin=-0.3,
+            vmax=1.0,
+            interpolation="nearest",
+        )
+        ax.set_title(name, fontsize=9, loc="left")
+        ticks = list(range(0, grid.shape[1], 8))
+        ax.set_xticks(ticks, [str(grid.columns[i]) for i in ticks], fontsize=6)
+        ax.set_yticks(range(grid.shape[0]), list(grid.index), fontsize=4)
+    for ax in axes.ravel()[len(names) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    suffix = Path(path).suffix.lstrip(".") or "png"
+    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=suffix, dpi=110), overwrite)
+    plt.close(fig)
+    return Path(path)

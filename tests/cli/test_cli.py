@@ -155,3 +155,45 @@ def test_data_ingest_writes_a_panel_and_fails_cleanly(tmp_path):
     bad = run("data", "ingest", manifest, "--out", tmp_path / "other.nc")
     assert bad.exit_code == 1 and "missing.csv does not exist" in bad.stderr
     assert not (tmp_path / "other.nc").exists()
+
+
+def test_data_check_and_show(tmp_path, small_sim):
+    from forecast.panel import save_panel
+
+    panel = save_panel(small_sim, tmp_path / "p.nc")
+    check = run("data", "check", panel)
+    assert (
+        check.exit_code == 0
+        and "coverage" in check.output
+        and "known break: recording" in check.output
+    )
+    show = run(
+        "data",
+        "show",
+        panel,
+        "--series",
+        "robbery",
+        "--plot",
+        tmp_path / "cov.png",
+        "--long",
+        tmp_path / "long.csv",
+    )
+    assert show.exit_code == 0, show.output + show.stderr
+    assert (tmp_path / "cov.png").stat().st_size > 5_000
+    long = pd.read_csv(tmp_path / "long.csv")
+    assert list(long.columns) == [
+        "force",
+        "force_code",
+        "region",
+        "period",
+        "series",
+        "value",
+        "unit",
+        "aggregation",
+        "source",
+        "vintage",
+    ]
+    assert set(long["series"]) >= {"homicide", "robbery", "knife", "population", "supply_offences"}
+    assert len(long[long["series"] == "robbery"]) == 6 * 16
+    bad = run("data", "show", panel, "--series", "burglary")
+    assert bad.exit_code == 1 and "no series 'burglary'" in bad.stderr
