@@ -165,7 +165,7 @@ def test_data_check_and_show(tmp_path, small_sim):
     assert (
         check.exit_code == 0
         and "coverage" in check.output
-        and "known break: recording" in check.output
+        and "flags (" in check.output
     )
     show = run(
         "data",
