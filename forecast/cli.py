@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from forecast.errors import ForecastError
@@ -50,7 +51,7 @@ def _guard(func):
         except (ForecastError, OSError) as exc:
             if _STATE["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -314,7 +315,7 @@ def data_ingest(
         highlight=False,
     )
     for note in result.notes:
-        out_console.print(f"  note: {note}", highlight=False)
+        out_console.print(f"  note: {note}", highlight=False, markup=False)
 
 
 @data_app.command("check")
@@ -335,7 +336,7 @@ def data_check(
     if flags.empty:
         out_console.print("no flags", highlight=False)
     else:
-        _print_frame(flags.fillna(""), f"flags ({len(flags)})")
+        _print_frame(flags.astype({"value": object}).fillna(""), f"flags ({len(flags)})")
 
 
 @data_app.command("show")

@@ -58,6 +58,9 @@ def normalise_force(name: str, where: str = "") -> str:
     if not close:
         close_keys = difflib.get_close_matches(_key(str(name)), list(_lookup()), n=1, cutoff=0.5)
         close = [_lookup()[close_keys[0]]] if close_keys else []
+    if not close and len(_key(str(name))) >= 4:  # a fragment of one force's name ("Devon")
+        holders = {f for k, f in _lookup().items() if _key(str(name)) in k}
+        close = sorted(holders)[:1] if len(holders) == 1 else []
     hint = f"did you mean {close[0]!r}?" if close else "see data/forces.csv for the 43 force names"
     prefix = f"{where}: " if where else ""
     raise DataError(f"{prefix}unknown police force {name!r}: {hint}")

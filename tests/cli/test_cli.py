@@ -162,11 +162,7 @@ def test_data_check_and_show(tmp_path, small_sim):
 
     panel = save_panel(small_sim, tmp_path / "p.nc")
     check = run("data", "check", panel)
-    assert (
-        check.exit_code == 0
-        and "coverage" in check.output
-        and "flags (" in check.output
-    )
+    assert check.exit_code == 0 and "coverage" in check.output and "flags (" in check.output
     show = run(
         "data",
         "show",
