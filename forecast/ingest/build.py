@@ -17,7 +17,7 @@ import xarray as xr
 from forecast import dims
 from forecast.errors import DataError
 from forecast.forces import force_register
-from forecast.ingest import annual
+from forecast.ingest import annual, ons_xlsx
 from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
 from forecast.ingest.mapping import offence_map
 from forecast.ingest.population import quarterly_population, read_ons_midyear
@@ -29,6 +29,7 @@ ANNUAL_READERS = {
     "bdd_drug_deaths_3y": annual.read_bdd_deaths_3y,
     "ons_p1_rolling_year": annual.read_ons_p1_homicide,
     "ons_p4_knife_rolling_year": annual.read_ons_p4_knife,
+    "ons_p1_xlsx": ons_xlsx.read_ons_p1_xlsx,
     "bdd_drug_admissions_fy": annual.read_bdd_admissions_fy,
     "ho_arrests_fy": annual.read_ho_arrests_fy,
 }
@@ -63,15 +64,25 @@ def read_manifest(path: Path) -> dict:
         raise DataError(
             f"{path}: unknown key(s) {sorted(unknown)}; a manifest has vintage and [[source]]"
         )
-    sources = data.get("source", [])
-    for i, src in enumerate(sources, start=1):
+    sources = []
+    for i, src in enumerate(data.get("source", []), start=1):
         if src.get("kind") not in READERS:
             raise DataError(
                 f"{path}: source {i} has kind {src.get('kind')!r}; known kinds are {list(READERS)}"
             )
-        src["path"] = (path.parent / src.get("path", "")).resolve()
+        pattern = str(src.get("path", ""))
+        if "*" in pattern:  # a glob, e.g. every edition of a table: original_xlsx/*.xlsx
+            files = sorted(path.parent.glob(pattern))
+            if not files:
+                raise DataError(
+                    f"{path}: source {i} ({src['kind']}) pattern {pattern!r} matches no file"
+                )
+            sources += [{**src, "path": f.resolve()} for f in files]
+            continue
+        src["path"] = (path.parent / pattern).resolve()
         if not src["path"].exists():
             raise DataError(f"{path}: source {i} ({src['kind']}) file {src['path']} does not exist")
+        sources.append(src)
     kinds = [s["kind"] for s in sources]
     for needed in REQUIRED_KINDS:
         if needed not in kinds:
@@ -152,12 +163,10 @@ def _add_window_series(result: IngestResult, long: pd.DataFrame, meta: dict, vin
         result.notes.append(
             f"{series}: {len(part)} values end outside {periods[0]}-{periods[-1]}; not in the panel"
         )
-    grid = (
-        long[inside]
-        .groupby(["force", "period", "series"])["count"]
-        .sum(min_count=1)
-        .unstack("series")
-    )
+    key = ["force", "period", "series"]
+    # the same cell from two sources (two editions, or a CSV and its xlsx): the first listed wins
+    cells = long[inside].dropna(subset=["count"]).drop_duplicates(key, keep="first")
+    grid = cells.set_index(key)["count"].unstack("series")
     grid = grid.reindex(pd.MultiIndex.from_product([forces, periods]))
     for series in grid.columns:
         values = grid[series].to_numpy(dtype=float).reshape(len(forces), len(periods))

@@ -432,3 +432,79 @@ def test_overlapping_vintages_first_wins_and_the_difference_is_reported(sources)
         "median ratio 1.050, 0% within 2%" in n and "prc.csv is used" in n for n in result.notes
     ), result.notes
     assert any("1 cells missing from prc.csv filled from groups.csv" in n for n in result.notes)
+
+
+def write_p1_xlsx(
+    path, title="Table P1: Police recorded crime ..., year ending June 181,2", gmp=".."
+):
+    """A workbook in the ONS PFA table layout: title, blank, group row, header with footnote markers."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    ws = wb.create_sheet("Table P1 ")  # ONS sheet names carry trailing spaces
+    rows = [
+        [title],
+        [],
+        ["England and Wales"],
+        [None, None, "Total recorded crime (excluding fraud3)", None, "Victim-based crime"],
+        [
+            "Area Code",
+            "Area Name",
+            None,
+            None,
+            "Violence against the person4",
+            "Homicide",
+            "Robbery",
+        ],
+        [None, None, "Numbers"],
+        ["K04000001", "ENGLAND AND WALES7,8", 100, None, 50, 12, 40],
+        ["E12000008", "South East", 30, None, 10, 3, 9],
+        ["E23000032", "Kent", 20, None, 8, 2, 7],
+        ["E23000005", "Greater Manchester8,9", gmp, None, gmp, gmp, gmp],
+        [],
+        ["9. '..'  indicates data not available."],
+    ]
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def test_ons_p1_xlsx_layout_is_read(tmp_path):
+    from forecast.ingest.ons_xlsx import read_ons_p1_xlsx
+
+    long, meta = read_ons_p1_xlsx(write_p1_xlsx(tmp_path / "p1.xlsx"))
+    table = long.set_index(["force", "series"])["count"]
+    assert str(long["period"].iloc[0]) == "2018Q2"  # 'June 18' followed by footnotes 1,2
+    assert (
+        table[("Kent", "homicide_rolling_year")] == 2
+        and table[("Kent", "robbery_rolling_year")] == 7
+    )
+    assert np.isnan(table[("Greater Manchester", "homicide_rolling_year")])  # '..' is missing
+    assert set(long["force"]) == {
+        "Kent",
+        "Greater Manchester",
+    }  # national and regional rows skipped
+    assert meta["homicide_rolling_year"]["aggregation"] == "rolling 4-quarter sum"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"title": "Table P1: Police recorded crime"},
+            "sheet Table P1, row 1: no 'year ending <month> <year>'",
+        ),
+        ({"gmp": "n/a"}, "sheet Table P1, row 10, column F: 'n/a' is not a number"),
+    ],
+)
+def test_ons_p1_xlsx_errors(tmp_path, kwargs, message):
+    from forecast.ingest.ons_xlsx import read_ons_p1_xlsx
+
+    with pytest.raises(DataError) as err:
+        read_ons_p1_xlsx(write_p1_xlsx(tmp_path / "p1.xlsx", **kwargs))
+    assert message in str(err.value)
+    (tmp_path / "fake.xlsx").write_text("not a workbook")
+    with pytest.raises(DataError, match=r"fake\.xlsx: not a readable xlsx workbook"):
+        read_ons_p1_xlsx(tmp_path / "fake.xlsx")
