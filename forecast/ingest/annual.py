@@ -187,3 +187,35 @@ def read_ons_p4_knife(path: Path):
         {**ROLLING, "unit": "offences involving a knife in 12 months"},
         Path(path).name,
     )
+
+
+def read_ons_p5_knife(path: Path):
+    """ONS PFA Table P5: 12-month knife or sharp instrument offences by force (England and Wales),
+    from every edition; where editions overlap, the latest edition's figure is kept."""
+    f = _read(
+        path,
+        [
+            "edition_year_ending",
+            "area_name",
+            "level",
+            "period_end",
+            "knife_count_selected_offences",
+        ],
+    )
+    f = f[f["level"] == "pfa"].sort_values("edition_year_ending", ascending=False, kind="stable")
+    f = f.drop_duplicates(["area_name", "period_end"], keep="first")
+    period = [pd.Period(str(d), freq="Q") for d in f["period_end"]]
+    return _long(
+        f,
+        Path(path),
+        "area_name",
+        period,
+        "knife_p5",
+        "knife_count_selected_offences",
+        {
+            **ROLLING,
+            "aggregation": "12-month sum (latest edition)",
+            "unit": "offences involving a knife in 12 months",
+        },
+        Path(path).name,
+    )

@@ -30,6 +30,7 @@ ANNUAL_READERS = {
     "ons_p1_rolling_year": annual.read_ons_p1_homicide,
     "ons_p4_knife_rolling_year": annual.read_ons_p4_knife,
     "ons_p1_xlsx": ons_xlsx.read_ons_p1_xlsx,
+    "ons_p5_knife": annual.read_ons_p5_knife,
     "bdd_drug_admissions_fy": annual.read_bdd_admissions_fy,
     "ho_arrests_fy": annual.read_ho_arrests_fy,
 }
@@ -131,11 +132,15 @@ def _combine_vintages(
         both = both[both["first"] > 0]
         if len(both):
             ratio = both["other"] / both["first"]
-            worst = (ratio - 1).abs().idxmax()
+            top = (both["other"] - both["first"]).abs().nlargest(3).index
+            largest = ", ".join(
+                f"{s} {f} {p} {both.at[(f, p, s), 'first']:g} vs {both.at[(f, p, s), 'other']:g}"
+                for f, p, s in top
+            )
             notes.append(
                 f"vintages: {name} vs {first_name} on {len(both)} shared cells: median ratio "
-                f"{ratio.median():.3f}, {100 * ((ratio - 1).abs() <= 0.02).mean():.0f}% within 2%, largest "
-                f"{ratio[worst]:.2f} ({worst[2]}, {worst[0]}, {worst[1]}); {first_name} is used"
+                f"{ratio.median():.3f}, {100 * ((ratio - 1).abs() <= 0.02).mean():.0f}% within 2%; "
+                f"largest differences: {largest}; {first_name} is used"
             )
         known = set(combined.index.get_level_values("series"))
         fill = other[~other.index.isin(combined.dropna().index)].dropna()

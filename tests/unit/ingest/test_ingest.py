@@ -508,3 +508,22 @@ def test_ons_p1_xlsx_errors(tmp_path, kwargs, message):
     (tmp_path / "fake.xlsx").write_text("not a workbook")
     with pytest.raises(DataError, match=r"fake\.xlsx: not a readable xlsx workbook"):
         read_ons_p1_xlsx(tmp_path / "fake.xlsx")
+
+
+def test_ons_p5_latest_edition_wins(tmp_path):
+    from forecast.ingest.annual import read_ons_p5_knife
+
+    pd.DataFrame(
+        {
+            "edition_year_ending": ["2018-03-31", "2019-03-31", "2019-03-31", "2019-03-31"],
+            "area_name": ["Gwent", "Gwent", "Gwent", "ENGLAND AND WALES"],
+            "level": ["pfa", "pfa", "pfa", "england_and_wales"],
+            "period_end": ["2017-03-31", "2017-03-31", "2018-03-31", "2018-03-31"],
+            "knife_count_selected_offences": [90, 92, 112, 40000],
+        }
+    ).to_csv(tmp_path / "p5.csv", index=False)
+    long, _ = read_ons_p5_knife(tmp_path / "p5.csv")
+    assert dict(zip(long["period"].astype(str), long["count"], strict=True)) == {
+        "2017Q1": 92,
+        "2018Q1": 112,
+    }
