@@ -63,8 +63,18 @@ def run_reference(n_forces: int, n_periods: int, sampler: str) -> dict | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ref.json"
-        cmd = [sys.executable, str(REFERENCE), "--F", str(n_forces), "--T", str(n_periods),
-               "--sampler", sampler, "--out", str(out)]
+        cmd = [
+            sys.executable,
+            str(REFERENCE),
+            "--F",
+            str(n_forces),
+            "--T",
+            str(n_periods),
+            "--sampler",
+            sampler,
+            "--out",
+            str(out),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         res = json.loads(out.read_text())
     return {
@@ -86,8 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--periods", type=int, default=48)
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--spec", default="default")
-    ap.add_argument("--reference-sampler", default="pymc",
-                    choices=["pymc", "nutpie", "numpyro_pm", "numpyro"])
+    ap.add_argument(
+        "--reference-sampler", default="pymc", choices=["pymc", "nutpie", "numpyro_pm", "numpyro"]
+    )
     ap.add_argument("--skip-reference", action="store_true")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
     a = ap.parse_args(argv)
@@ -97,15 +108,28 @@ def main(argv: list[str] | None = None) -> None:
         ref = run_reference(a.forces, a.periods, a.reference_sampler)
         if ref:
             rows.append(ref)
-    cols = ["model", "total_s", "sampling_s", "min_bulk_ess", "max_rhat", "divergences", "ess_per_s",
-            "chains", "draws"]
-    print(f"panel: {a.forces} forces x {a.periods} quarters (2 cores here; compare ratios, not seconds)")
+    cols = [
+        "model",
+        "total_s",
+        "sampling_s",
+        "min_bulk_ess",
+        "max_rhat",
+        "divergences",
+        "ess_per_s",
+        "chains",
+        "draws",
+    ]
+    print(
+        f"panel: {a.forces} forces x {a.periods} quarters (2 cores here; compare ratios, not seconds)"
+    )
     print(" | ".join(cols))
     for r in rows:
         print(" | ".join(str(r.get(c, "")) for c in cols))
     ours = rows[0]
-    print(f"ours: min bulk ESS on {ours['min_bulk_ess_variable']}; availability-effect ESS "
-          f"{ours['min_bulk_ess_availability']}; effects inside 90% intervals: {ours['effects_covered_90']}")
+    print(
+        f"ours: min bulk ESS on {ours['min_bulk_ess_variable']}; availability-effect ESS "
+        f"{ours['min_bulk_ess_availability']}; effects inside 90% intervals: {ours['effects_covered_90']}"
+    )
     result = {"rows": rows, "versions": package_versions()}
     if len(rows) == 2:
         ratio = ours["ess_per_s"] / rows[1]["ess_per_s"]

@@ -110,6 +110,12 @@ def demo(
     out: Annotated[Path, typer.Option(help="Directory for all outputs.")] = Path("demo-output"),
     force: Force = False,
     seed: Annotated[int, typer.Option(help="Seed of the simulated panel.")] = 20240601,
+    panel: Annotated[
+        Path | None,
+        typer.Option(
+            help="Use this panel (.nc/.csv, e.g. from `forecast data ingest`) instead of simulating."
+        ),
+    ] = None,
     horizon: Annotated[int, typer.Option(help="Quarters to forecast.")] = 4,
     sampler: Sampler = None,
     draws: Draws = None,
@@ -120,10 +126,12 @@ def demo(
 
     Example: forecast demo --out demo-output --force
     """
+    from forecast.panel import load_panel
     from forecast.pipeline import run_demo
 
     fitted, fc, panel_path = run_demo(
         out,
+        panel=load_panel(panel) if panel is not None else None,
         seed=seed,
         horizon=horizon,
         overwrite=force,

@@ -104,22 +104,22 @@ def run_demo(
     overwrite: bool = False,
     progress: bool = True,
     n_periods: int = 48,
+    panel: xr.Dataset | None = None,
 ) -> tuple[FitOutputs, ForecastOutputs, Path]:
-    """Simulate the 43-force panel, fit the default spec, forecast, export: the whole pipeline."""
+    """Simulate the 43-force panel (or take `panel`, e.g. an ingested real one), fit the default
+    spec, forecast and export: the whole pipeline."""
     out = prepare_out_dir(out, list(DEMO_FILES), overwrite)
-    sim = simulate_panel(n_periods=n_periods, seed=seed)
-    panel_path = save_panel(sim, out / "panel.nc", overwrite)
+    truth = None
+    if panel is None:
+        sim = simulate_panel(n_periods=n_periods, seed=seed)
+        panel_path = save_panel(sim, out / "panel.nc", overwrite)
+        panel, truth = sim["panel"].to_dataset(), sim["truth"].to_dataset()
+    else:
+        panel_path = save_panel(panel, out / "panel.nc", overwrite)
     spec = load_spec("default")
     sampler = sampler_settings(spec, **(sampler_overrides or {}))
     fitted = fit_to_dir(
-        sim["panel"].to_dataset(),
-        spec,
-        out,
-        sampler,
-        overwrite,
-        progress,
-        truth=sim["truth"].to_dataset(),
-        check_names=False,
+        panel, spec, out, sampler, overwrite, progress, truth=truth, check_names=False
     )
     forecast = forecast_to_dir(fitted.tree, out, horizon, None, overwrite, check_names=False)
     return fitted, forecast, panel_path

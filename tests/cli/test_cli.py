@@ -193,3 +193,30 @@ def test_data_check_and_show(tmp_path, small_sim):
     assert len(long[long["series"] == "robbery"]) == 6 * 16
     bad = run("data", "show", panel, "--series", "burglary")
     assert bad.exit_code == 1 and "no series 'burglary'" in bad.stderr
+
+
+def test_demo_accepts_a_given_panel(tmp_path, small_sim):
+    from forecast.panel import save_panel
+
+    panel = save_panel(small_sim["panel"].to_dataset(), tmp_path / "p.nc")
+    result = run(
+        "--quiet",
+        "demo",
+        "--out",
+        tmp_path / "demo",
+        "--panel",
+        panel,
+        "--draws",
+        20,
+        "--tune",
+        20,
+        "--chains",
+        1,
+        "--horizon",
+        1,
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "demo finished" in result.output
+    table = pd.read_csv(tmp_path / "demo" / "forecast.csv")
+    assert set(table["area"]) >= {"Kent", "Gwent", "All forces in panel"}
+    assert "truth" not in pd.read_csv(tmp_path / "demo" / "effects.csv").columns
