@@ -360,6 +360,12 @@ def data_show(
     long: Annotated[
         Path | None, typer.Option(help="Also write the panel as a tidy long CSV here.")
     ] = None,
+    rates: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write counts, population and rates per 100,000 by force, region and nation."
+        ),
+    ] = None,
     force: Force = False,
 ) -> None:
     """Coverage matrix (force x year: observed quarters) of a series, a plot of all series, a long table.
@@ -385,6 +391,12 @@ def data_show(
         out_console.print(
             f"wrote {coverage_plot(matrices, plot, overwrite=force)}", highlight=False
         )
+    if rates is not None:
+        from forecast.areas import panel_rates
+
+        by_area = panel_rates(ds)
+        write_atomic(rates, lambda tmp: by_area.to_csv(tmp, index=False), force)
+        out_console.print(f"wrote {rates} ({len(by_area)} rows)", highlight=False)
     if long is not None:
         table = panel_long(ds)
         write_atomic(long, lambda tmp: table.to_csv(tmp, index=False), force)

@@ -14,16 +14,11 @@ import pandas as pd
 import xarray as xr
 
 from forecast import dims
+from forecast.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
 from forecast.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
-from forecast.forces import force_register
 from forecast.model.data import prepare_data
 from forecast.spec import ModelSpec
-
-NATIONAL = "England and Wales"
-NATIONAL_CODE = "K04000001"
-PANEL_TOTAL = "All forces in panel"  # the top level when the panel is not all 43 forces
-PARTIAL_REGION = "forces in panel"  # suffix of a region only partly in the panel
 
 
 def _draws(post: xr.Dataset, name: str, *dim_order: str) -> np.ndarray:
@@ -166,38 +161,4 @@ def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.
 
 def aggregate_areas(pred: xr.Dataset) -> xr.Dataset:
     """Forces, their regions and England and Wales along one ``area`` dim; sums of force draws."""
-    regions = pred[dims.REGION].values
-    parts, names, levels, codes = [], [], [], []
-    keep = [dims.COUNT, dims.POPULATION, "observed"]
-    base = pred[keep].drop_vars([dims.FORCE_CODE, dims.REGION])
-    parts.append(base.rename({dims.FORCE: dims.AREA}))
-    names += [str(f) for f in pred[dims.FORCE].values]
-    levels += ["force"] * pred.sizes[dims.FORCE]
-    codes += [str(c) for c in pred[dims.FORCE_CODE].values]
-    register = force_register()
-    for r in pd.unique(regions):
-        members = np.flatnonzero(regions == r)
-        sel = base.isel({dims.FORCE: members})
-        parts.append(_sum_forces(sel).expand_dims({dims.AREA: [r]}))
-        whole = len(members) == int((register["region"] == r).sum())
-        names.append(str(r) if whole else f"{r} ({PARTIAL_REGION})")
-        levels.append("region")
-        codes.append("")
-    complete = pred.sizes[dims.FORCE] == len(force_register())
-    parts.append(_sum_forces(base).expand_dims({dims.AREA: ["total"]}))
-    names.append(NATIONAL if complete else PANEL_TOTAL)
-    levels.append("national")
-    codes.append(NATIONAL_CODE if complete else "")
-    out = xr.concat([p.drop_vars(dims.AREA, errors="ignore") for p in parts], dim=dims.AREA)
-    out = out.assign_coords(
-        {dims.AREA: names, dims.AREA_LEVEL: (dims.AREA, levels), "area_code": (dims.AREA, codes)}
-    )
-    out.attrs = dict(pred.attrs)
-    return out
-
-
-def _sum_forces(ds: xr.Dataset) -> xr.Dataset:
-    """Sum over forces; an observed total is missing if any force's cell is missing."""
-    total = ds[[dims.COUNT, dims.POPULATION]].sum(dims.FORCE)
-    total["observed"] = ds["observed"].sum(dims.FORCE, skipna=False)
-    return total
+    return to_areas(pred[[dims.COUNT, dims.POPULATION, "observed"]], strict=["observed"])

@@ -173,6 +173,8 @@ def test_data_check_and_show(tmp_path, small_sim):
         tmp_path / "cov.png",
         "--long",
         tmp_path / "long.csv",
+        "--rates",
+        tmp_path / "rates.csv",
     )
     assert show.exit_code == 0, show.output + show.stderr
     assert (tmp_path / "cov.png").stat().st_size > 5_000
@@ -191,6 +193,8 @@ def test_data_check_and_show(tmp_path, small_sim):
     ]
     assert set(long["series"]) >= {"homicide", "robbery", "knife", "population", "supply_offences"}
     assert len(long[long["series"] == "robbery"]) == 6 * 16
+    rates = pd.read_csv(tmp_path / "rates.csv")
+    assert set(rates["area_level"]) == {"force", "region", "national"}
     bad = run("data", "show", panel, "--series", "burglary")
     assert bad.exit_code == 1 and "no series 'burglary'" in bad.stderr
 

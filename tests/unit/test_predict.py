@@ -79,3 +79,19 @@ def test_history_only_prediction(tiny_fit):
     p = predict(tiny_fit, horizon=0)
     assert (p["horizon"].values == 0).all()
     assert isinstance(p.indexes["period"], pd.PeriodIndex)
+
+
+def test_panel_rates_by_area_are_unique_and_coherent():
+    from forecast.areas import panel_rates
+    from forecast.simulate import simulate_panel
+
+    panel = simulate_panel(n_periods=9, seed=4)["panel"].to_dataset()
+    rates = panel_rates(panel)
+    assert not rates.duplicated(["area", "period", "outcome"]).any()
+    assert {"West Midlands", "West Midlands (region)", "England and Wales"} <= set(rates["area"])
+    q = rates[(rates["period"] == "2012Q3") & (rates["outcome"] == "robbery")].set_index("area")
+    forces = q[q["area_level"] == "force"]
+    assert q.at["England and Wales", "count"] == forces["count"].sum()
+    assert q.at["England and Wales", "rate_per_100k"] == pytest.approx(
+        forces["count"].sum() / forces["population"].sum() * 1e5
+    )
