@@ -55,6 +55,30 @@ def _clean_code(code) -> str:
     return c
 
 
+def _read_text(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"Offence Code": str, "offence_code": str}, na_values=[".."])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+
+
+def _read_workbook(path: Path) -> pd.DataFrame:
+    """The ODS/xlsx as published: one sheet per financial year with the open data columns; sheets
+    without them (notes, contents) are skipped. Row numbers in errors count across the sheets read."""
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype={"Offence Code": str}, na_values=[".."])
+    except Exception as exc:  # odfpy/openpyxl raise many kinds for a damaged file
+        raise DataError(f"{path}: not a readable spreadsheet ({type(exc).__name__})") from exc
+    data = [
+        df for df in sheets.values() if {"Force Name", "Offence Code"} <= set(map(str, df.columns))
+    ]
+    if not data:
+        raise DataError(
+            f"{path}: no sheet has the Home Office open data columns ({', '.join(PUBLISHED)})"
+        )
+    return pd.concat(data, ignore_index=True)
+
+
 def read_ho_prc_groups(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The offence-group table (force x financial quarter x offence group), mapped via 'group:' rows."""
     path = Path(path)
@@ -77,10 +101,7 @@ def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
     that are not territorial (BTP, fraud bodies) are dropped.
     """
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype={"Offence Code": str, "offence_code": str}, na_values=[".."])
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    raw = _read_workbook(path) if path.suffix in (".ods", ".xlsx") else _read_text(path)
     frame = raw.rename(columns=PUBLISHED)
     absent = [c for c in NEEDED if c not in frame.columns]
     if absent:

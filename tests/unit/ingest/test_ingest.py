@@ -527,3 +527,23 @@ def test_ons_p5_latest_edition_wins(tmp_path):
         "2017Q1": 92,
         "2018Q1": 112,
     }
+
+
+@pytest.mark.parametrize("suffix", [".ods", ".xlsx"])
+def test_home_office_workbook_as_published(tmp_path, suffix):
+    """One sheet per financial year plus a notes sheet, as in the Home Office ODS release."""
+    table = published_prc()
+    path = tmp_path / f"prc{suffix}"
+    with pd.ExcelWriter(path, engine="odf" if suffix == ".ods" else "openpyxl") as xl:
+        pd.DataFrame(
+            {"Notes": ["Police recorded crime open data tables", "Source: Home Office"]}
+        ).to_excel(xl, sheet_name="Notes", index=False)
+        for fy, part in table.groupby("Financial Year"):
+            part.to_excel(xl, sheet_name=fy.replace("/", "_"), index=False)
+    from_book, _ = read_ho_prc(path)
+    table.to_csv(tmp_path / "prc.csv", index=False)
+    from_csv, _ = read_ho_prc(tmp_path / "prc.csv")
+    pd.testing.assert_frame_equal(from_book.reset_index(drop=True), from_csv.reset_index(drop=True))
+    (tmp_path / f"bad{suffix}").write_text("not a spreadsheet")
+    with pytest.raises(DataError, match=rf"bad\{suffix}: not a readable spreadsheet"):
+        read_ho_prc(tmp_path / f"bad{suffix}")
