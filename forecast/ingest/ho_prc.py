@@ -118,6 +118,14 @@ def _to_long(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
     codes = series_of_codes()
     frame = frame[frame["offence_code"].isin(codes)]
     notes: list[str] = []
+    dup = frame.duplicated(["force_name", "financial_year", "fy_quarter", "offence_code"])
+    if dup.any():
+        i = frame.index[dup.to_numpy()][0]
+        notes.append(
+            f"{path.name}: {int(dup.sum())} duplicated rows (same force, quarter and offence code), "
+            f"first at row {i + 2}; the first of each is kept"
+        )
+        frame = frame[~dup]
     forces = {
         n: normalise_force(n, f"{path}, column force_name") for n in frame["force_name"].unique()
     }

@@ -78,6 +78,19 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
                             "detail": f"neighbours' median {ref:g}",
                         }
                     )
+    now = pd.Period(pd.Timestamp.now(), freq="Q")
+    future = [p for p in periods if p > now]
+    if future:
+        rows.append(
+            {
+                "check": "period in the future",
+                "series": "all",
+                "force": "all",
+                "period": f"{future[0]}-{future[-1]}",
+                "value": np.nan,
+                "detail": f"the panel runs past the current quarter {now}",
+            }
+        )
     breaks = pd.read_csv(shipped_dir("data") / "breaks.csv", dtype=str, keep_default_na=False)
     first, last = periods[0], periods[-1]
     for b in breaks.itertuples(index=False):

@@ -547,3 +547,28 @@ def test_home_office_workbook_as_published(tmp_path, suffix):
     (tmp_path / f"bad{suffix}").write_text("not a spreadsheet")
     with pytest.raises(DataError, match=rf"bad\{suffix}: not a readable spreadsheet"):
         read_ho_prc(tmp_path / f"bad{suffix}")
+
+
+def test_duplicated_rows_are_reported_and_not_double_counted(tmp_path):
+    table = published_prc()
+    pd.concat([table, table.iloc[[0]]], ignore_index=True).to_csv(tmp_path / "prc.csv", index=False)
+    long, notes = read_ho_prc(tmp_path / "prc.csv")
+    clean, _ = read_ho_prc(_write_csv(tmp_path / "clean.csv", table))
+    pd.testing.assert_frame_equal(long, clean)
+    assert any(
+        "1 duplicated rows (same force, quarter and offence code), first at row" in n for n in notes
+    )
+
+
+def _write_csv(path, frame):
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_future_quarters_are_flagged(small_panel):
+    from forecast.ingest.validate import check_panel
+
+    future = small_panel.assign_coords(period=pd.period_range("2099Q1", periods=16, freq="Q"))
+    flags = check_panel(future)
+    assert "period in the future" in set(flags["check"])
+    assert "period in the future" not in set(check_panel(small_panel)["check"])
