@@ -28,6 +28,7 @@ from forecast.periods import parse_quarter
 
 log = logging.getLogger(__name__)
 
+NATIONAL_LABEL = "England and Wales"  # rows of national series in the long table
 REQUIRED = (dims.COUNT, dims.POPULATION, dims.AVAILABILITY_INDEX)
 _ID_COLUMNS = ("force", "period")
 # Official "not available" markers (ONS/Home Office): read as missing, never rejected.
@@ -325,7 +326,10 @@ def panel_long(ds: xr.Dataset) -> pd.DataFrame:
         attrs = (
             {**ds[dims.COUNT].attrs, **da.attrs} if name in ds[dims.OUTCOME].values else da.attrs
         )
-        da = da.broadcast_like(ds[dims.POPULATION])
+        if da.dims == (dims.PERIOD,):  # a national series: one row per quarter
+            da = da.expand_dims({dims.FORCE: [NATIONAL_LABEL]})
+        else:
+            da = da.broadcast_like(ds[dims.POPULATION])
         frame = da.drop_vars([dims.FORCE_CODE, dims.REGION], errors="ignore").to_dataframe("value")
         frame = frame.reset_index()[[dims.FORCE, dims.PERIOD, "value"]]
         frame.insert(2, "series", name)
@@ -335,6 +339,7 @@ def panel_long(ds: xr.Dataset) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     codes = dict(zip(ds[dims.FORCE].values, ds[dims.FORCE_CODE].values, strict=True))
     regions = dict(zip(ds[dims.FORCE].values, ds[dims.REGION].values, strict=True))
+    codes[NATIONAL_LABEL], regions[NATIONAL_LABEL] = "K04000001", ""
     out.insert(1, dims.FORCE_CODE, out[dims.FORCE].map(codes))
     out.insert(2, dims.REGION, out[dims.FORCE].map(regions))
     return out

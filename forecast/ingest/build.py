@@ -17,7 +17,7 @@ import xarray as xr
 from forecast import dims
 from forecast.errors import DataError
 from forecast.forces import force_register
-from forecast.ingest import annual, ons_xlsx
+from forecast.ingest import annual, national, ons_xlsx
 from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
 from forecast.ingest.mapping import offence_map
 from forecast.ingest.population import quarterly_population, read_ons_midyear
@@ -34,11 +34,15 @@ ANNUAL_READERS = {
     "bdd_drug_admissions_fy": annual.read_bdd_admissions_fy,
     "ho_arrests_fy": annual.read_ho_arrests_fy,
 }
+NATIONAL_READERS = {
+    "border_force_seizures": national.read_border_force,
+    "ons_homicide_by_method": national.read_homicide_by_method,
+}
 QUARTERLY_READERS = {
     "ho_prc_offence_codes": read_ho_prc,
     "ho_prc_offence_groups": read_ho_prc_groups,
 }
-READERS = (*QUARTERLY_READERS, "ons_population_midyear", *ANNUAL_READERS)
+READERS = (*QUARTERLY_READERS, "ons_population_midyear", *ANNUAL_READERS, *NATIONAL_READERS)
 REQUIRED_KINDS = ("ho_prc_offence_codes", "ons_population_midyear")
 INDEX_INDICATORS = ("trafficking", "possession_excl_cannabis")
 
@@ -94,7 +98,7 @@ def read_manifest(path: Path) -> dict:
 def ingest(manifest: Path) -> IngestResult:
     """Read every source in the manifest and build the validated panel."""
     spec = read_manifest(manifest)
-    counts, notes, midyear, used, others, meta = [], [], [], [], [], {}
+    counts, notes, midyear, used, others, nationals, meta = [], [], [], [], [], [], {}
     for src in spec["sources"]:
         if src["kind"] in QUARTERLY_READERS:
             long, n = QUARTERLY_READERS[src["kind"]](src["path"])
@@ -102,6 +106,10 @@ def ingest(manifest: Path) -> IngestResult:
             notes += n
         elif src["kind"] == "ons_population_midyear":
             midyear.append(read_ons_midyear(src["path"]))
+        elif src["kind"] in NATIONAL_READERS:
+            long, m = NATIONAL_READERS[src["kind"]](src["path"])
+            nationals.append(long)
+            meta.update({k: v for k, v in m.items() if k not in meta})
         else:
             long, m = ANNUAL_READERS[src["kind"]](src["path"])
             others.append(long)
@@ -112,7 +120,32 @@ def ingest(manifest: Path) -> IngestResult:
     )
     if others:
         _add_window_series(result, pd.concat(others), meta, spec["vintage"])
+    if nationals:
+        _add_national_series(result, pd.concat(nationals), meta, spec["vintage"])
     return result
+
+
+def _add_national_series(
+    result: IngestResult, long: pd.DataFrame, meta: dict, vintage: str
+) -> None:
+    """National series as period-only variables (first source wins for a repeated cell)."""
+    panel = result.panel
+    periods = panel.indexes[dims.PERIOD]
+    inside = long[long["period"].isin(set(periods))].dropna(subset=["value"])
+    inside = inside.drop_duplicates(["period", "series"], keep="first")
+    dropped = long["period"].isin(set(periods)).eq(False).groupby(long["series"]).sum()
+    for series, n in dropped.items():
+        if n:
+            result.notes.append(
+                f"{series}: {n} values end outside {periods[0]}-{periods[-1]}; not in the panel"
+            )
+    for series, part in inside.groupby("series"):
+        values = part.set_index("period")["value"].reindex(periods)
+        panel[series] = xr.DataArray(
+            values.to_numpy(dtype=float),
+            dims=(dims.PERIOD,),
+            attrs={**meta[series], "vintage": vintage},
+        )
 
 
 def _combine_vintages(

@@ -8,6 +8,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import dims
+from forecast.areas import NATIONAL
 from forecast.resources import shipped_dir
 
 JUMP_RATIO = 0.5  # a cell below half (or above twice) the median of its 4 neighbours is flagged
@@ -15,14 +16,16 @@ MIN_LEVEL = 20  # only series with neighbours' median at least this many offence
 
 
 def _series(panel: xr.Dataset) -> dict[str, xr.DataArray]:
-    """Every (force, period) count series of the panel: outcomes and indicators."""
+    """Every count series of the panel as (force, period): outcomes, force indicators, and national
+    series as one pseudo-force row 'England and Wales'."""
     out = {str(k): panel[dims.COUNT].sel({dims.OUTCOME: k}) for k in panel[dims.OUTCOME].values}
     for name, da in panel.data_vars.items():
-        if set(da.dims) == {dims.FORCE, dims.PERIOD} and name not in (
-            dims.POPULATION,
-            dims.AVAILABILITY_INDEX,
-        ):
-            out[str(name)] = da
+        if name in (dims.POPULATION, dims.AVAILABILITY_INDEX):
+            continue
+        if set(da.dims) == {dims.FORCE, dims.PERIOD}:
+            out[str(name)] = da.drop_vars([dims.FORCE_CODE, dims.REGION], errors="ignore")
+        elif da.dims == (dims.PERIOD,):
+            out[str(name)] = da.expand_dims({dims.FORCE: [NATIONAL]})
     return out
 
 
@@ -60,6 +63,7 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
     rows = []
     for name, da in _series(panel).items():
         x = da.transpose(dims.FORCE, dims.PERIOD).values
+        labels = [str(v) for v in da[dims.FORCE].values]
         for f in range(x.shape[0]):
             for t in range(x.shape[1]):
                 near = np.r_[x[f, max(t - 2, 0) : t], x[f, t + 1 : t + 3]]
@@ -72,7 +76,7 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
                         {
                             "check": "implausible jump",
                             "series": name,
-                            "force": forces[f],
+                            "force": labels[f],
                             "period": str(periods[t]),
                             "value": float(x[f, t]),
                             "detail": f"neighbours' median {ref:g}",
@@ -114,11 +118,10 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
 def coverage_matrices(panel: xr.Dataset) -> dict[str, pd.DataFrame]:
     """Per series, a force x quarter table of 1 (observed) and 0 (missing)."""
     periods = [str(p) for p in panel.indexes[dims.PERIOD]]
-    forces = [str(f) for f in panel[dims.FORCE].values]
     return {
         name: pd.DataFrame(
             np.isfinite(da.transpose(dims.FORCE, dims.PERIOD).values).astype(int),
-            index=forces,
+            index=[str(f) for f in da[dims.FORCE].values],
             columns=periods,
         )
         for name, da in _series(panel).items()

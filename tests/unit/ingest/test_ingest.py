@@ -572,3 +572,40 @@ def test_future_quarters_are_flagged(small_panel):
     flags = check_panel(future)
     assert "period in the future" in set(flags["check"])
     assert "period in the future" not in set(check_panel(small_panel)["check"])
+
+
+def test_national_series_are_period_only(sources):
+    pd.DataFrame(
+        {
+            "year_ending": ["2013-03-31", "2013-03-31", "2014-03-31"],
+            "drug": ["Cocaine", "LSD", "Cocaine"],
+            "seizures": [700, 5, 650],
+        }
+    ).to_csv(sources / "bf.csv", index=False)
+    pd.DataFrame(
+        {
+            "method": ["Sharp instrument", "Sharp instrument", "Shooting"],
+            "sex": ["male", "female", "male"],
+            "count": [150, 60, 20],
+            "date": ["2013-04-01"] * 3,
+        }
+    ).to_csv(sources / "hm.csv", index=False)
+    with (sources / "manifest.toml").open("a") as fh:
+        fh.write(
+            '[[source]]\nkind = "border_force_seizures"\npath = "bf.csv"\n'
+            '[[source]]\nkind = "ons_homicide_by_method"\npath = "hm.csv"\n'
+        )
+    p = ingest(sources / "manifest.toml").panel
+    assert p["border_seizures_cocaine"].dims == ("period",)
+    assert p["border_seizures_cocaine"].sel(period="2013Q1").item() == 700
+    assert (
+        p["homicide_sharp_instrument_fy"].sel(period="2013Q1").item() == 210
+    )  # FY 2012/13, both sexes
+    assert p["border_seizures_cocaine"].attrs["geography"] == "national"
+    from forecast.ingest.validate import coverage_table
+    from forecast.panel import panel_long
+
+    cov = coverage_table(p).set_index("series")
+    assert cov.at["border_seizures_cocaine", "observed"] == 2
+    rows = panel_long(p).query("series == 'border_seizures_cocaine'")
+    assert set(rows["force"]) == {"England and Wales"} and set(rows["force_code"]) == {"K04000001"}
