@@ -13,6 +13,7 @@ import pandas as pd
 
 from forecast.errors import DataError
 from forecast.forces import force_register, normalise_force
+from forecast.panel import NOT_AVAILABLE
 
 FY_SUM = {"aggregation": "financial-year sum", "window_quarters": 4, "frequency": "annual"}
 ROLLING = {"aggregation": "rolling 4-quarter sum", "window_quarters": 4, "frequency": "quarterly"}
@@ -31,7 +32,7 @@ SEIZURE_DRUGS = {
 def _read(path: Path, needed: list[str]) -> pd.DataFrame:
     path = Path(path)
     try:
-        frame = pd.read_csv(path, na_values=[".."])
+        frame = pd.read_csv(path, na_values=NOT_AVAILABLE)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
     absent = [c for c in needed if c not in frame.columns]
@@ -216,6 +217,34 @@ def read_ons_p5_knife(path: Path):
             **ROLLING,
             "aggregation": "12-month sum (latest edition)",
             "unit": "offences involving a knife in 12 months",
+        },
+        Path(path).name,
+    )
+
+
+CSS_GROUPS = {
+    "Total recorded crime": "css_total_fy",
+    "Violence against the person": "css_violence_fy",
+    "Robbery": "css_robbery_fy",
+}
+
+
+def read_ons_css_fy(path: Path):
+    """ONS Crime Severity Score by force and financial year (a harm-weighted covariate, not a count)."""
+    f = _read(path, ["year_ending", "area_name", "level", "offence_group", "severity_score"])
+    f = f[(f["level"] == "pfa") & f["offence_group"].isin(CSS_GROUPS)]
+    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
+    return _long(
+        f,
+        Path(path),
+        "area_name",
+        period,
+        f["offence_group"].map(CSS_GROUPS),
+        "severity_score",
+        {
+            **FY_SUM,
+            "aggregation": "financial-year index",
+            "unit": "severity score per 1,000 population",
         },
         Path(path).name,
     )

@@ -31,6 +31,7 @@ ANNUAL_READERS = {
     "ons_p4_knife_rolling_year": annual.read_ons_p4_knife,
     "ons_p1_xlsx": ons_xlsx.read_ons_p1_xlsx,
     "ons_p5_knife": annual.read_ons_p5_knife,
+    "ons_css_fy": annual.read_ons_css_fy,
     "bdd_drug_admissions_fy": annual.read_bdd_admissions_fy,
     "ho_arrests_fy": annual.read_ho_arrests_fy,
 }

@@ -17,6 +17,7 @@ import pandas as pd
 from forecast.errors import DataError
 from forecast.forces import normalise_force
 from forecast.ingest.mapping import series_of_codes
+from forecast.panel import NOT_AVAILABLE
 
 PUBLISHED = {
     "Financial Year": "financial_year",
@@ -57,7 +58,9 @@ def _clean_code(code) -> str:
 
 def _read_text(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype={"Offence Code": str, "offence_code": str}, na_values=[".."])
+        return pd.read_csv(
+            path, dtype={"Offence Code": str, "offence_code": str}, na_values=NOT_AVAILABLE
+        )
     except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
 
@@ -66,7 +69,9 @@ def _read_workbook(path: Path) -> pd.DataFrame:
     """The ODS/xlsx as published: one sheet per financial year with the open data columns; sheets
     without them (notes, contents) are skipped. Row numbers in errors count across the sheets read."""
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype={"Offence Code": str}, na_values=[".."])
+        sheets = pd.read_excel(
+            path, sheet_name=None, dtype={"Offence Code": str}, na_values=NOT_AVAILABLE
+        )
     except Exception as exc:  # odfpy/openpyxl raise many kinds for a damaged file
         raise DataError(f"{path}: not a readable spreadsheet ({type(exc).__name__})") from exc
     data = [
@@ -83,7 +88,7 @@ def read_ho_prc_groups(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The offence-group table (force x financial quarter x offence group), mapped via 'group:' rows."""
     path = Path(path)
     try:
-        raw = pd.read_csv(path, na_values=[".."])
+        raw = pd.read_csv(path, na_values=NOT_AVAILABLE)
     except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
     needed = ["financial_year", "fy_quarter", "force_name", "offence_group", "count"]

@@ -9,6 +9,7 @@ import pandas as pd
 
 from forecast.errors import DataError
 from forecast.ingest.annual import FY_SUM
+from forecast.panel import NOT_AVAILABLE
 
 BORDER_FORCE_DRUGS = {
     "Cocaine": "border_seizures_cocaine",
@@ -20,7 +21,7 @@ BORDER_FORCE_DRUGS = {
 
 def _read(path: Path, needed: list[str]) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, na_values=[".."])
+        frame = pd.read_csv(path, na_values=NOT_AVAILABLE)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
     absent = [c for c in needed if c not in frame.columns]

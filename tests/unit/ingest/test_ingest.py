@@ -306,6 +306,19 @@ def test_annual_reader_errors_name_the_cell(tmp_path):
     ("reader", "frame", "series", "period", "value"),
     [
         (
+            "read_ons_css_fy",
+            {
+                "year_ending": ["2016-03-31", "2016-03-31"],
+                "area_name": ["Kent", "Kent"],
+                "level": ["pfa", "pfa"],
+                "offence_group": ["Robbery", "Sexual offences"],
+                "severity_score": [1.5, ":"],
+            },
+            "css_robbery_fy",
+            "2016Q1",
+            1.5,
+        ),
+        (
             "read_bdd_seizures_fy",
             {
                 "year_ending": ["2014-03-31"] * 2,
