@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from forecast.errors import ForecastError
+from forecast.cli_common import STATE, Force, guard, out_console, print_paths
+from forecast.cli_data import data_app
 
 app = typer.Typer(
     name="forecast",
@@ -23,11 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out_console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
-_STATE = {"debug": False, "quiet": False}
-
-Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
 Seed = Annotated[int | None, typer.Option(help="Random seed (default: the spec's).")]
 PredictSeed = Annotated[
     int | None,
@@ -41,28 +34,12 @@ Sampler = Annotated[
 ]
 
 
-def _guard(func):
-    """Turn a ForecastError (or an unreadable file) into one line on stderr and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except (ForecastError, OSError) as exc:
-            if _STATE["debug"]:
-                raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    _STATE.update(debug=debug, quiet=quiet)
+    STATE.update(debug=debug, quiet=quiet)
     if debug:
         logging.basicConfig(level=logging.DEBUG)
 
@@ -99,13 +76,8 @@ def _print_diagnostics(summary, effects) -> None:
     out_console.print(table)
 
 
-def _print_paths(paths: dict) -> None:
-    for name, path in paths.items():
-        out_console.print(f"  {name:<18} {path}", highlight=False)
-
-
 @app.command()
-@_guard
+@guard
 def demo(
     out: Annotated[Path, typer.Option(help="Directory for all outputs.")] = Path("demo-output"),
     force: Force = False,
@@ -135,11 +107,11 @@ def demo(
         seed=seed,
         horizon=horizon,
         overwrite=force,
-        progress=not _STATE["quiet"],
+        progress=not STATE["quiet"],
         sampler_overrides=_sampler_overrides(sampler, draws, tune, chains, None),
     )
     out_console.print(f"\n[bold]demo finished[/] in {out}: outputs", highlight=False)
-    _print_paths({"panel": panel_path, **fitted.paths, **fc.paths})
+    print_paths({"panel": panel_path, **fitted.paths, **fc.paths})
     _print_diagnostics(fitted.summary, fitted.effects)
     _print_next_quarter(fc.table)
 
@@ -166,7 +138,7 @@ def _print_next_quarter(table) -> None:
 
 
 @app.command()
-@_guard
+@guard
 def simulate(
     out: Annotated[Path, typer.Argument(help="Output file: .nc (panel + truth) or .csv (panel).")],
     periods: Annotated[int, typer.Option(help="Number of quarters.")] = 48,
@@ -198,7 +170,7 @@ def simulate(
 
 
 @app.command()
-@_guard
+@guard
 def fit(
     panel: Annotated[
         Path, typer.Argument(help="Panel file (.nc from `forecast simulate`, or .csv).")
@@ -229,15 +201,15 @@ def fit(
     )
     data = load_panel(panel)
     fitted = fit_to_dir(
-        data, model_spec, out, settings, overwrite=force, progress=not _STATE["quiet"]
+        data, model_spec, out, settings, overwrite=force, progress=not STATE["quiet"]
     )
     out_console.print(f"fit written to {out}", highlight=False)
-    _print_paths(fitted.paths)
+    print_paths(fitted.paths)
     _print_diagnostics(fitted.summary, fitted.effects)
 
 
 @app.command()
-@_guard
+@guard
 def predict(
     fit_file: Annotated[
         Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
@@ -256,12 +228,12 @@ def predict(
 
     fc = forecast_to_dir(load_fit(fit_file), out, horizon=horizon, seed=seed, overwrite=force)
     out_console.print(f"forecast written to {out}", highlight=False)
-    _print_paths(fc.paths)
+    print_paths(fc.paths)
     _print_next_quarter(fc.table)
 
 
 @app.command()
-@_guard
+@guard
 def summary(
     fit_file: Annotated[
         Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
@@ -294,122 +266,7 @@ def summary(
         raise typer.Exit(2)
 
 
-data_app = typer.Typer(help="Ingest and check real statistics.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-
-@data_app.command("ingest")
-@_guard
-def data_ingest(
-    manifest: Annotated[Path, typer.Argument(help="Manifest TOML listing the source files.")],
-    out: Annotated[Path, typer.Option(help="Panel file to write (.nc).")],
-    force: Force = False,
-) -> None:
-    """Read the published tables a manifest lists and write the canonical panel.
-
-    Example: forecast data ingest data/manifests/realdata.toml --out panel.nc
-    """
-    from forecast.ingest.build import ingest
-    from forecast.io import check_writable
-    from forecast.panel import save_panel
-
-    check_writable(out, force)
-    result = ingest(manifest)
-    path = save_panel(result.panel, out, overwrite=force)
-    p = result.panel
-    out_console.print(
-        f"wrote {path}: {p.sizes['force']} forces x {p.sizes['period']} quarters "
-        f"({p.indexes['period'][0]}-{p.indexes['period'][-1]}), outcomes: {', '.join(map(str, p['outcome'].values))}",
-        highlight=False,
-    )
-    for note in result.notes:
-        out_console.print(f"  note: {note}", highlight=False, markup=False)
-
-
-@data_app.command("check")
-@_guard
-def data_check(
-    panel: Annotated[Path, typer.Argument(help="Panel file (.nc or .csv).")],
-) -> None:
-    """Coverage per series, implausible jumps and the known breaks that fall inside the panel.
-
-    Example: forecast data check panel.nc
-    """
-    from forecast.ingest.validate import check_panel, coverage_table
-    from forecast.panel import load_panel
-
-    ds = load_panel(panel)
-    _print_frame(coverage_table(ds), f"coverage: {panel}")
-    flags = check_panel(ds)
-    if flags.empty:
-        out_console.print("no flags", highlight=False)
-    else:
-        _print_frame(flags.astype({"value": object}).fillna(""), f"flags ({len(flags)})")
-
-
-@data_app.command("show")
-@_guard
-def data_show(
-    panel: Annotated[Path, typer.Argument(help="Panel file (.nc or .csv).")],
-    series: Annotated[
-        str | None, typer.Option(help="Series for the text matrix (default: first outcome).")
-    ] = None,
-    plot: Annotated[
-        Path | None, typer.Option(help="Write the coverage plot of every series here (.png/.svg).")
-    ] = None,
-    long: Annotated[
-        Path | None, typer.Option(help="Also write the panel as a tidy long CSV here.")
-    ] = None,
-    rates: Annotated[
-        Path | None,
-        typer.Option(
-            help="Also write counts, population and rates per 100,000 by force, region and nation."
-        ),
-    ] = None,
-    force: Force = False,
-) -> None:
-    """Coverage matrix (force x year: observed quarters) of a series, a plot of all series, a long table.
-
-    Example: forecast data show panel.nc --series robbery --plot coverage.png
-    """
-    from forecast.errors import DataError
-    from forecast.ingest.validate import by_year, coverage_matrices
-    from forecast.io import write_atomic
-    from forecast.panel import load_panel, panel_long
-
-    ds = load_panel(panel)
-    matrices = coverage_matrices(ds)
-    name = series or next(iter(matrices))
-    if name not in matrices:
-        raise DataError(f"{panel}: no series {name!r}; it has {', '.join(matrices)}")
-    _print_frame(
-        by_year(matrices[name]).reset_index(names="force"), f"{name}: observed quarters per year"
-    )
-    if plot is not None:
-        from forecast.report.plots import coverage_plot
-
-        out_console.print(
-            f"wrote {coverage_plot(matrices, plot, overwrite=force)}", highlight=False
-        )
-    if rates is not None:
-        from forecast.areas import panel_rates
-
-        by_area = panel_rates(ds)
-        write_atomic(rates, lambda tmp: by_area.to_csv(tmp, index=False), force)
-        out_console.print(f"wrote {rates} ({len(by_area)} rows)", highlight=False)
-    if long is not None:
-        table = panel_long(ds)
-        write_atomic(long, lambda tmp: table.to_csv(tmp, index=False), force)
-        out_console.print(f"wrote {long} ({len(table)} rows)", highlight=False)
-
-
-def _print_frame(frame, title: str) -> None:
-    table = Table(title=title)
-    for col in frame.columns:
-        table.add_column(str(col))
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:g}" if isinstance(v, float) else str(v) for v in row])
-    out_console.print(table)
 
 
 def main() -> None:

@@ -29,7 +29,18 @@ SEIZURE_DRUGS = {
 }
 
 
-def _read(path: Path, needed: list[str]) -> pd.DataFrame:
+def numbers(frame: pd.DataFrame, col: str, path: Path) -> pd.Series:
+    """Column `col` as numbers; text that is not a number is an error naming the row and column."""
+    values = pd.to_numeric(frame[col], errors="coerce")
+    bad = values.isna() & frame[col].notna()
+    if bad.any():
+        i = frame.index[bad.to_numpy()][0]
+        raise DataError(f"{path}, row {i + 2}, column {col}: {frame.at[i, col]!r} is not a number")
+    return values
+
+
+def read_table(path: Path, needed: list[str]) -> pd.DataFrame:
+    """A CSV with the `needed` columns; official not-available markers read as missing."""
     path = Path(path)
     try:
         frame = pd.read_csv(path, na_values=NOT_AVAILABLE)
@@ -59,13 +70,7 @@ def _forces(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
 
 def _long(frame, path, force_col, period, series, value_col, attrs, source):
     forces = _forces(frame, force_col, path)
-    values = pd.to_numeric(frame[value_col], errors="coerce")
-    bad = values.isna() & frame[value_col].notna()
-    if bad.any():
-        i = frame.index[bad.to_numpy()][0]
-        raise DataError(
-            f"{path}, row {i + 2}, column {value_col}: {frame.at[i, value_col]!r} is not a number"
-        )
+    values = numbers(frame, value_col, path)
     long = pd.DataFrame({"force": forces, "period": period, "series": series, "count": values})
     long = long[long["force"] != ""]
     meta = {s: {**attrs, "source": source, "geography": "force"} for s in long["series"].unique()}
@@ -74,7 +79,7 @@ def _long(frame, path, force_col, period, series, value_col, attrs, source):
 
 def read_bdd_knife_fy(path: Path):
     """Knife or sharp instrument offences by force and financial year (year = the year ending March)."""
-    f = _read(path, ["year", "force_name", "knife_offences"])
+    f = read_table(path, ["year", "force_name", "knife_offences"])
     period = [pd.Period(year=int(y), quarter=1, freq="Q") for y in f["year"]]
     return _long(
         f,
@@ -90,7 +95,7 @@ def read_bdd_knife_fy(path: Path):
 
 def read_bdd_seizures_fy(path: Path):
     """Police seizures of cocaine, crack and heroin (number of seizures) by force and financial year."""
-    f = _read(path, ["year_ending", "force_name", "drug", "measure", "value"])
+    f = read_table(path, ["year_ending", "force_name", "drug", "measure", "value"])
     f = f[(f["measure"] == "n_seizures") & f["drug"].isin(SEIZURE_DRUGS)]
     period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
     return _long(
@@ -107,7 +112,7 @@ def read_bdd_seizures_fy(path: Path):
 
 def read_bdd_deaths_3y(path: Path):
     """Drug-poisoning deaths, 3-year pooled registrations ending in `year` (indexed at its Q4)."""
-    f = _read(path, ["year", "force_name", "deaths", "measure"])
+    f = read_table(path, ["year", "force_name", "deaths", "measure"])
     f = f[f["measure"] == "drug_poisoning_deaths"]
     period = [pd.Period(year=int(y), quarter=4, freq="Q") for y in f["year"]]
     return _long(
@@ -124,7 +129,7 @@ def read_bdd_deaths_3y(path: Path):
 
 def read_ons_p1_homicide(path: Path):
     """ONS PFA Table P1 rolling-year homicide counts ('..' = not supplied, kept missing)."""
-    f = _read(path, ["year_ending", "area_name", "level", "offence", "count"])
+    f = read_table(path, ["year_ending", "area_name", "level", "offence", "count"])
     f = f[(f["level"] == "pfa") & (f["offence"] == "Homicide")]
     period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
     return _long(
@@ -141,7 +146,7 @@ def read_ons_p1_homicide(path: Path):
 
 def read_bdd_admissions_fy(path: Path):
     """NHS admissions with a primary diagnosis of poisoning by drugs, by force and financial year."""
-    f = _read(path, ["year", "force_name", "admissions", "measure"])
+    f = read_table(path, ["year", "force_name", "admissions", "measure"])
     f = f[f["measure"] == "primary_dx_poisoning_by_drugs"]
     period = [pd.Period(year=int(y), quarter=1, freq="Q") for y in f["year"]]
     return _long(
@@ -158,7 +163,7 @@ def read_bdd_admissions_fy(path: Path):
 
 def read_ho_arrests_fy(path: Path):
     """Home Office arrests for drug offences by force and financial year (enforcement intensity)."""
-    f = _read(path, ["year_ending", "force_name", "offence_group", "arrests"])
+    f = read_table(path, ["year_ending", "force_name", "offence_group", "arrests"])
     f = f[f["offence_group"] == "Drug offences"]
     period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
     return _long(
@@ -175,7 +180,7 @@ def read_ho_arrests_fy(path: Path):
 
 def read_ons_p4_knife(path: Path):
     """ONS PFA Table P4: rolling-year offences involving a knife or sharp instrument (selected offences)."""
-    f = _read(path, ["year_ending", "area_name", "level", "offence", "knife_count"])
+    f = read_table(path, ["year_ending", "area_name", "level", "offence", "knife_count"])
     f = f[(f["level"] == "pfa") & (f["offence"] == "Total of selected serious offences")]
     period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
     return _long(
@@ -193,7 +198,7 @@ def read_ons_p4_knife(path: Path):
 def read_ons_p5_knife(path: Path):
     """ONS PFA Table P5: 12-month knife or sharp instrument offences by force (England and Wales),
     from every edition; where editions overlap, the latest edition's figure is kept."""
-    f = _read(
+    f = read_table(
         path,
         [
             "edition_year_ending",
@@ -231,7 +236,7 @@ CSS_GROUPS = {
 
 def read_ons_css_fy(path: Path):
     """ONS Crime Severity Score by force and financial year (a harm-weighted covariate, not a count)."""
-    f = _read(path, ["year_ending", "area_name", "level", "offence_group", "severity_score"])
+    f = read_table(path, ["year_ending", "area_name", "level", "offence_group", "severity_score"])
     f = f[(f["level"] == "pfa") & f["offence_group"].isin(CSS_GROUPS)]
     period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
     return _long(

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.errors import DataError
-from forecast.ingest.annual import FY_SUM
-from forecast.panel import NOT_AVAILABLE
+from forecast.ingest.annual import FY_SUM, numbers, read_table
 
 BORDER_FORCE_DRUGS = {
     "Cocaine": "border_seizures_cocaine",
@@ -19,36 +17,16 @@ BORDER_FORCE_DRUGS = {
 }
 
 
-def _read(path: Path, needed: list[str]) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, na_values=NOT_AVAILABLE)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
-    absent = [c for c in needed if c not in frame.columns]
-    if absent:
-        raise DataError(f"{path}: missing column(s) {', '.join(absent)}; expected {needed}")
-    return frame
-
-
-def _numbers(frame: pd.DataFrame, col: str, path: Path) -> pd.Series:
-    values = pd.to_numeric(frame[col], errors="coerce")
-    bad = values.isna() & frame[col].notna()
-    if bad.any():
-        i = frame.index[bad.to_numpy()][0]
-        raise DataError(f"{path}, row {i + 2}, column {col}: {frame.at[i, col]!r} is not a number")
-    return values
-
-
 def read_border_force(path: Path):
     """Border Force seizures of cocaine, crack, heroin and all Class A, by financial year."""
     path = Path(path)
-    f = _read(path, ["year_ending", "drug", "seizures"])
+    f = read_table(path, ["year_ending", "drug", "seizures"])
     f = f[f["drug"].isin(BORDER_FORCE_DRUGS)]
     long = pd.DataFrame(
         {
             "period": [pd.Period(str(d), freq="Q") for d in f["year_ending"]],
             "series": f["drug"].map(BORDER_FORCE_DRUGS).to_numpy(),
-            "value": _numbers(f, "seizures", path).to_numpy(),
+            "value": numbers(f, "seizures", path).to_numpy(),
         }
     )
     meta = {
@@ -66,8 +44,8 @@ def read_border_force(path: Path):
 def read_homicide_by_method(path: Path):
     """Homicide Index victims killed with a sharp instrument (both sexes), by financial year."""
     path = Path(path)
-    f = _read(path, ["method", "sex", "count", "date"])
-    f = f[f["method"] == "Sharp instrument"].assign(count=lambda d: _numbers(d, "count", path))
+    f = read_table(path, ["method", "sex", "count", "date"])
+    f = f[f["method"] == "Sharp instrument"].assign(count=lambda d: numbers(d, "count", path))
     # `date` is 1 April after the financial year: the year ends in the quarter before it
     period = pd.PeriodIndex([pd.Period(str(d), freq="Q") - 1 for d in f["date"]], freq="Q")
     totals = f.assign(period=period).groupby("period", as_index=False)["count"].sum(min_count=1)
