@@ -110,11 +110,11 @@ def ingest(manifest: Path) -> IngestResult:
         elif src["kind"] in NATIONAL_READERS:
             long, m = NATIONAL_READERS[src["kind"]](src["path"])
             nationals.append(long)
-            meta.update({k: v for k, v in m.items() if k not in meta})
+            _merge_meta(meta, m)
         else:
             long, m = ANNUAL_READERS[src["kind"]](src["path"])
             others.append(long)
-            meta.update({k: v for k, v in m.items() if k not in meta})
+            _merge_meta(meta, m)
         used.append(f"{src['kind']}: {src['path'].name}")
     result = build_panel(
         *_combine_vintages(counts, notes), pd.concat(midyear), spec["vintage"], used, notes
@@ -149,6 +149,15 @@ def _add_national_series(
         )
 
 
+def _merge_meta(meta: dict, new: dict) -> None:
+    """Keep the first reader's attributes per series; list every source file that supplied it."""
+    for series, attrs in new.items():
+        if series not in meta:
+            meta[series] = dict(attrs)
+        elif attrs["source"] not in meta[series]["source"].split("; "):
+            meta[series]["source"] += "; " + attrs["source"]
+
+
 def _combine_vintages(
     counts: list[tuple[str, pd.DataFrame]], notes: list[str]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -161,7 +170,13 @@ def _combine_vintages(
     combined = first.set_index(key)["count"]
     origin = dict.fromkeys(first["series"].unique(), first_name)
     for name, other in rest:
-        other = other[(other["period"] >= lo) & (other["period"] <= hi)].set_index(key)["count"]
+        within = (other["period"] >= lo) & (other["period"] <= hi)
+        if (~within).any():
+            notes.append(
+                f"{name}: {int((~within).sum())} values outside {first_name}'s quarters {lo}-{hi} "
+                "are not in the panel"
+            )
+        other = other[within].set_index(key)["count"]
         both = pd.concat([combined, other], axis=1, keys=["first", "other"], join="inner").dropna()
         both = both[both["first"] > 0]
         if len(both):
@@ -236,6 +251,12 @@ def build_panel(
         return wide[series].to_numpy(dtype=float).reshape(shape)
 
     population = quarterly_population(midyear, forces, periods)
+    last_mid = pd.Period(year=int(midyear["year"].max()), quarter=2, freq="Q")
+    if periods[-1] > last_mid + 1:
+        notes.append(
+            f"population: quarters after mid-{last_mid.year} ({last_mid + 2}-{periods[-1]}) are "
+            "extrapolated at each force's last annual growth rate"
+        )
     roles = offence_map().drop_duplicates("series").set_index("series")["role"]
     outcomes = [
         k
@@ -245,8 +266,8 @@ def build_panel(
     index, filled = _interim_index({s: grid(s) for s in INDEX_INDICATORS}, population)
     if filled:
         notes.append(
-            f"availability_index: {filled} force-quarters had neither indicator; carried from "
-            "the nearest quarter of the same force"
+            f"availability_index: {filled} force-quarters had neither indicator; the force's "
+            "previous quarter is carried forward (the next one back for leading gaps)"
         )
     fp = (dims.FORCE, dims.PERIOD)
     extra = {
@@ -299,7 +320,7 @@ def _attrs(unit: str, sources: list[str], vintage: str) -> dict:
 def _interim_index(
     indicators: dict[str, np.ndarray], population: np.ndarray
 ) -> tuple[np.ndarray, int]:
-    """Mean of standardised log rates of the indicators; gaps carried from the nearest quarter."""
+    """Mean of standardised log rates of the indicators; gaps carried forward (then back)."""
     zs = []
     for counts in indicators.values():
         rate = np.log((counts + 0.5) / population * 1e4)

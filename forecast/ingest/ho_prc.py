@@ -40,7 +40,8 @@ _FY = re.compile(r"^\s*(\d{4})\s*/\s*(\d{2})\s*$")
 def fy_to_calendar(financial_year: str, fy_quarter: int, where: str) -> pd.Period:
     """'2012/13', 1 -> Period('2012Q2'); Q4 of 2012/13 is 2013Q1."""
     m = _FY.match(str(financial_year))
-    if not m or int(fy_quarter) not in (1, 2, 3, 4):
+    consecutive = bool(m) and (int(m.group(1)) + 1) % 100 == int(m.group(2))
+    if not consecutive or int(fy_quarter) not in (1, 2, 3, 4):
         raise DataError(
             f"{where}: financial year {financial_year!r} quarter {fy_quarter!r} is not like 2012/13 and 1-4"
         )
@@ -117,20 +118,21 @@ def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
     return _to_long(frame.assign(offence_code=frame["offence_code"].map(_clean_code)), path)
 
 
+COMBINED_HOMICIDE = "1/4.1/4.10/4.2"  # 2012/13 tables give homicide only as this combined code
+
+
 def _to_long(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Map codes to series, forces to ONS names, financial to calendar quarters; negatives to missing."""
+    """Map codes to series, forces to ONS names, financial to calendar quarters.
+
+    Rules (each application is listed in the notes): a duplicated row (same force, quarter and code,
+    after name normalisation) is kept once; the combined homicide code is dropped where the separate
+    codes exist for the same force and quarter; a series-quarter with a negative code-level cell (a
+    reclassification adjustment) or a missing code is missing, never a partial sum.
+    """
     frame = frame[~frame["force_name"].isin(NOT_TERRITORIAL)]
     codes = series_of_codes()
     frame = frame[frame["offence_code"].isin(codes)]
     notes: list[str] = []
-    dup = frame.duplicated(["force_name", "financial_year", "fy_quarter", "offence_code"])
-    if dup.any():
-        i = frame.index[dup.to_numpy()][0]
-        notes.append(
-            f"{path.name}: {int(dup.sum())} duplicated rows (same force, quarter and offence code), "
-            f"first at row {i + 2}; the first of each is kept"
-        )
-        frame = frame[~dup]
     forces = {
         n: normalise_force(n, f"{path}, column force_name") for n in frame["force_name"].unique()
     }
@@ -147,22 +149,44 @@ def _to_long(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise DataError(
             f"{path}, row {i + 2}, column count: {frame.at[i, 'count']!r} is not a number"
         )
-    long = pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "force": frame["force_name"].map(forces),
             "period": [
                 periods[k] for k in zip(frame["financial_year"], frame["fy_quarter"], strict=True)
             ],
+            "code": frame["offence_code"],
             "series": frame["offence_code"].map(codes),
             "count": count,
-        }
+        },
+        index=frame.index,
     )
-    long = long.groupby(["force", "period", "series"], as_index=False)["count"].sum(min_count=1)
-    negative = long["count"] < 0
-    for r in long[negative].itertuples(index=False):
+    dup = rows.duplicated(["force", "period", "code"])
+    if dup.any():
+        i = rows.index[dup.to_numpy()][0]
         notes.append(
-            f"{path.name}: {r.series} for {r.force} {r.period} is {r.count:g} (a reclassification "
-            "adjustment); treated as missing"
+            f"{path.name}: {int(dup.sum())} duplicated rows (same force, quarter and offence code), "
+            f"first at row {i + 2}; the first of each is kept"
         )
-    long.loc[negative, "count"] = np.nan
+        rows = rows[~dup]
+    separate = rows[rows["series"].eq("homicide") & rows["code"].ne(COMBINED_HOMICIDE)]
+    both = rows["code"].eq(COMBINED_HOMICIDE) & pd.MultiIndex.from_frame(
+        rows[["force", "period"]]
+    ).isin(pd.MultiIndex.from_frame(separate[["force", "period"]]))
+    if both.any():
+        notes.append(
+            f"{path.name}: {int(both.sum())} force-quarters give homicide both combined and by code; "
+            "the separate codes are used"
+        )
+        rows = rows[~both]
+    key = ["force", "period", "series"]
+    negative = rows[rows["count"] < 0]
+    for r in negative.itertuples(index=False):
+        notes.append(
+            f"{path.name}: offence code {r.code} ({r.series}) for {r.force} {r.period} is {r.count:g} "
+            "(a reclassification adjustment); the series is missing that quarter"
+        )
+    long = rows.groupby(key, as_index=False)["count"].sum(min_count=1)
+    spoiled = (rows["count"].isna() | (rows["count"] < 0)).groupby([rows[k] for k in key]).any()
+    long.loc[spoiled.reindex(pd.MultiIndex.from_frame(long[key])).to_numpy(), "count"] = np.nan
     return long, notes

@@ -114,7 +114,7 @@ def test_ingest_builds_the_panel(sources):
     np.testing.assert_array_equal(
         kent, [3, 2, np.nan, 4, 0, 5, 2, 1, 3]
     )  # the -1 adjustment is missing
-    assert any("homicide for Kent 2012Q4 is -1" in n for n in result.notes)
+    assert any("offence code 1 (homicide) for Kent 2012Q4 is -1" in n for n in result.notes)
     assert {"trafficking", "possession_excl_cannabis", "blade_possession"} <= set(p.data_vars)
     assert "8N" not in str(p.attrs) and p["count"].attrs["frequency"] == "quarter"
     idx = p["availability_index"].values
@@ -622,3 +622,48 @@ def test_national_series_are_period_only(sources):
     assert cov.at["border_seizures_cocaine", "observed"] == 2
     rows = panel_long(p).query("series == 'border_seizures_cocaine'")
     assert set(rows["force"]) == {"England and Wales"} and set(rows["force_code"]) == {"K04000001"}
+
+
+def test_code_level_rules_no_netting_no_partial_sums_no_double_homicide(tmp_path):
+    rows = [
+        # Kent 2013/14 Q1 robbery: 34A is a -2 adjustment, 34B is 30 -> robbery missing, not 28
+        ("2013/14", 1, "Kent", "34A", -2),
+        ("2013/14", 1, "Kent", "34B", 30),
+        # Kent 2013/14 Q2 robbery: 34A not available -> missing, not the partial 31
+        ("2013/14", 2, "Kent", "34A", ".."),
+        ("2013/14", 2, "Kent", "34B", 31),
+        # Kent 2013/14 Q3 homicide given combined and by code -> the separate codes (2 + 1)
+        ("2013/14", 3, "Kent", "1/4.1/4.10/4.2", 3),
+        ("2013/14", 3, "Kent", "1", 2),
+        ("2013/14", 3, "Kent", "4.1", 1),
+        # the same row twice under two spellings of the force -> counted once
+        ("2013/14", 4, "Avon & Somerset", "34B", 40),
+        ("2013/14", 4, "Avon and Somerset", "34B", 40),
+    ]
+    pd.DataFrame(
+        rows,
+        columns=[
+            "Financial Year",
+            "Financial Quarter",
+            "Force Name",
+            "Offence Code",
+            "Number of Offences",
+        ],
+    ).to_csv(tmp_path / "prc.csv", index=False)
+    long, notes = read_ho_prc(tmp_path / "prc.csv")
+    cell = long.set_index(["force", "period", "series"])["count"]
+    q = lambda s: pd.Period(s, freq="Q")  # noqa: E731
+    assert np.isnan(cell[("Kent", q("2013Q2"), "robbery")])
+    assert np.isnan(cell[("Kent", q("2013Q3"), "robbery")])
+    assert cell[("Kent", q("2013Q4"), "homicide")] == 3
+    assert cell[("Avon and Somerset", q("2014Q1"), "robbery")] == 40
+    text = " ".join(notes)
+    assert "offence code 34A (robbery) for Kent 2013Q2 is -2" in text
+    assert "1 force-quarters give homicide both combined and by code" in text
+    assert "1 duplicated rows" in text
+
+
+def test_financial_year_must_be_consecutive_years():
+    with pytest.raises(DataError, match="financial year '2012/14' quarter 1 is not like 2012/13"):
+        fy_to_calendar("2012/14", 1, "x")
+    assert fy_to_calendar("1999/00", 4, "x") == pd.Period("2000Q1", freq="Q")
