@@ -104,24 +104,27 @@ def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Long table (force, period, series, count) of the mapped offence codes, and the notes to report.
 
     Negative cells (Home Office reclassification adjustments) become missing and are reported; forces
-    that are not territorial (BTP, fraud bodies) are dropped.
+    that are not territorial (BTP, fraud bodies) are dropped. Errors name the file's own column names.
     """
     path = Path(path)
     raw = _read_workbook(path) if path.suffix in (".ods", ".xlsx") else _read_text(path)
     frame = raw.rename(columns=PUBLISHED)
+    shown = {ours: theirs for theirs, ours in PUBLISHED.items() if theirs in raw.columns}
     absent = [c for c in NEEDED if c not in frame.columns]
     if absent:
         raise DataError(
             f"{path}: missing column(s) {', '.join(absent)}; expected the Home Office open data layout "
             f"({', '.join(PUBLISHED)})"
         )
-    return _to_long(frame.assign(offence_code=frame["offence_code"].map(_clean_code)), path)
+    return _to_long(frame.assign(offence_code=frame["offence_code"].map(_clean_code)), path, shown)
 
 
 COMBINED_HOMICIDE = "1/4.1/4.10/4.2"  # 2012/13 tables give homicide only as this combined code
 
 
-def _to_long(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+def _to_long(
+    frame: pd.DataFrame, path: Path, shown: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Map codes to series, forces to ONS names, financial to calendar quarters.
 
     Rules (each application is listed in the notes): a duplicated row (same force, quarter and code,
@@ -133,11 +136,18 @@ def _to_long(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
     codes = series_of_codes()
     frame = frame[frame["offence_code"].isin(codes)]
     notes: list[str] = []
+    col = {
+        c: (shown or {}).get(c, c) for c in ("force_name", "financial_year", "fy_quarter", "count")
+    }
+    first_row = frame.reset_index().drop_duplicates("force_name").set_index("force_name")["index"]
     forces = {
-        n: normalise_force(n, f"{path}, column force_name") for n in frame["force_name"].unique()
+        n: normalise_force(n, f"{path}, row {first_row[n] + 2}, column {col['force_name']}")
+        for n in frame["force_name"].unique()
     }
     periods = {
-        (fy, q): fy_to_calendar(fy, q, f"{path}, columns financial_year/fy_quarter")
+        (fy, q): fy_to_calendar(
+            fy, q, f"{path}, columns {col['financial_year']}/{col['fy_quarter']}"
+        )
         for fy, q in frame[["financial_year", "fy_quarter"]]
         .drop_duplicates()
         .itertuples(index=False)
@@ -147,7 +157,7 @@ def _to_long(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
     if bad.any():
         i = frame.index[bad.to_numpy()][0]
         raise DataError(
-            f"{path}, row {i + 2}, column count: {frame.at[i, 'count']!r} is not a number"
+            f"{path}, row {i + 2}, column {col['count']}: {frame.at[i, 'count']!r} is not a number"
         )
     rows = pd.DataFrame(
         {

@@ -40,28 +40,28 @@ CASES = [
     (
         "unknown force",
         _prc(lambda t: _set(t, 0, "Force Name", "Kentt")),
-        "{d}/prc.csv, column force_name: unknown police force 'Kentt': did you mean 'Kent'?",
+        "{d}/prc.csv, row 2, column Force Name: unknown police force 'Kentt': did you mean 'Kent'?",
     ),
     (
         "force without close match",
         _prc(lambda t: _set(t, 0, "Force Name", "Atlantis")),
-        "{d}/prc.csv, column force_name: unknown police force 'Atlantis': see data/forces.csv for the 43 force names",
+        "{d}/prc.csv, row 2, column Force Name: unknown police force 'Atlantis': see data/forces.csv for the 43 force names",
     ),
     (
         "count not a number",
         _prc(lambda t: _set(t, 3, "Number of Offences", "many")),
-        "{d}/prc.csv, row 5, column count: 'many' is not a number",
+        "{d}/prc.csv, row 5, column Number of Offences: 'many' is not a number",
     ),
     (
         "bad financial year",
         _prc(lambda t: _set(t, 0, "Financial Year", "2012-13")),
-        "{d}/prc.csv, columns financial_year/fy_quarter: "
+        "{d}/prc.csv, columns Financial Year/Financial Quarter: "
         "financial year '2012-13' quarter 1 is not like 2012/13 and 1-4",
     ),
     (
         "bad financial quarter",
         _prc(lambda t: _set(t, 0, "Financial Quarter", 5)),
-        "{d}/prc.csv, columns financial_year/fy_quarter: "
+        "{d}/prc.csv, columns Financial Year/Financial Quarter: "
         "financial year '2012/13' quarter 5 is not like 2012/13 and 1-4",
     ),
     (

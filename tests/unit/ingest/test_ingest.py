@@ -160,7 +160,7 @@ def read_ons_midyear_frame():
                     )
                 }
             ),
-            "prc.csv, row 9, column count: 'seven' is not a number",
+            "prc.csv, row 9, column Number of Offences: 'seven' is not a number",
         ),
     ],
 )
