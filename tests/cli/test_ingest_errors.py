@@ -45,7 +45,8 @@ CASES = [
     (
         "force without close match",
         _prc(lambda t: _set(t, 0, "Force Name", "Atlantis")),
-        "{d}/prc.csv, row 2, column Force Name: unknown police force 'Atlantis': see data/forces.csv for the 43 force names",
+        "{d}/prc.csv, row 2, column Force Name: unknown police force 'Atlantis': "
+        "see data/forces.csv for the 43 force names",
     ),
     (
         "count not a number",
