@@ -7,6 +7,8 @@ quarters and the aggregation, so observation operators can sum latent quarters. 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -77,179 +79,170 @@ def _long(frame, path, force_col, period, series, value_col, attrs, source):
     return long, meta
 
 
-def read_bdd_knife_fy(path: Path):
-    """Knife or sharp instrument offences by force and financial year (year = the year ending March)."""
-    f = read_table(path, ["year", "force_name", "knife_offences"])
-    period = [pd.Period(year=int(y), quarter=1, freq="Q") for y in f["year"]]
-    return _long(
-        f,
-        Path(path),
-        "force_name",
-        period,
-        "knife_fy",
-        "knife_offences",
-        {**FY_SUM, "unit": "offences per financial year", "coverage": "England"},
-        Path(path).name,
+@dataclass(frozen=True)
+class Table:
+    """How one publisher table maps onto series: its columns, the rows to keep, the end quarter."""
+
+    columns: tuple[str, ...]  # required, in the order error messages list them
+    force: str
+    value: str
+    date: str
+    date_is: str  # "date" (a day in the end quarter), "fy_end_year" (year ending March), "year_q4"
+    series: str | tuple[str, dict[str, str]]  # a fixed name, or (column, value -> name)
+    attrs: dict
+    where: dict = field(default_factory=dict)  # column -> kept value(s)
+    latest_by: str | None = None  # keep the row with the largest value of this column per cell
+
+
+def read_series_table(path: Path, table: Table):
+    """Read `table` from `path` into the long form (force, period, series, count) and its attributes."""
+    path = Path(path)
+    f = read_table(path, list(table.columns))
+    for col, keep in table.where.items():
+        f = f[f[col].isin(keep if isinstance(keep, tuple | set | dict) else [keep])]
+    if table.latest_by:
+        f = f.sort_values(table.latest_by, ascending=False, kind="stable")
+        f = f.drop_duplicates([table.force, table.date], keep="first")
+    if table.date_is == "date":
+        period = [pd.Period(str(d), freq="Q") for d in f[table.date]]
+    else:
+        quarter = 1 if table.date_is == "fy_end_year" else 4
+        period = [pd.Period(year=int(y), quarter=quarter, freq="Q") for y in f[table.date]]
+    series = (
+        table.series if isinstance(table.series, str) else f[table.series[0]].map(table.series[1])
     )
+    return _long(f, path, table.force, period, series, table.value, table.attrs, path.name)
 
 
-def read_bdd_seizures_fy(path: Path):
-    """Police seizures of cocaine, crack and heroin (number of seizures) by force and financial year."""
-    f = read_table(path, ["year_ending", "force_name", "drug", "measure", "value"])
-    f = f[(f["measure"] == "n_seizures") & f["drug"].isin(SEIZURE_DRUGS)]
-    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
-    return _long(
-        f,
-        Path(path),
-        "force_name",
-        period,
-        f["drug"].map(SEIZURE_DRUGS),
-        "value",
-        {**FY_SUM, "unit": "seizures per financial year", "coverage": "England"},
-        Path(path).name,
-    )
-
-
-def read_bdd_deaths_3y(path: Path):
-    """Drug-poisoning deaths, 3-year pooled registrations ending in `year` (indexed at its Q4)."""
-    f = read_table(path, ["year", "force_name", "deaths", "measure"])
-    f = f[f["measure"] == "drug_poisoning_deaths"]
-    period = [pd.Period(year=int(y), quarter=4, freq="Q") for y in f["year"]]
-    return _long(
-        f,
-        Path(path),
-        "force_name",
-        period,
-        "drug_deaths_3y",
-        "deaths",
-        {**POOLED_3Y, "unit": "deaths registered in 3 years", "coverage": "England"},
-        Path(path).name,
-    )
-
-
-def read_ons_p1_homicide(path: Path):
-    """ONS PFA Table P1 rolling-year homicide counts ('..' = not supplied, kept missing)."""
-    f = read_table(path, ["year_ending", "area_name", "level", "offence", "count"])
-    f = f[(f["level"] == "pfa") & (f["offence"] == "Homicide")]
-    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
-    return _long(
-        f,
-        Path(path),
-        "area_name",
-        period,
-        "homicide_rolling_year",
-        "count",
-        {**ROLLING, "unit": "offences in 12 months"},
-        Path(path).name,
-    )
-
-
-def read_bdd_admissions_fy(path: Path):
-    """NHS admissions with a primary diagnosis of poisoning by drugs, by force and financial year."""
-    f = read_table(path, ["year", "force_name", "admissions", "measure"])
-    f = f[f["measure"] == "primary_dx_poisoning_by_drugs"]
-    period = [pd.Period(year=int(y), quarter=1, freq="Q") for y in f["year"]]
-    return _long(
-        f,
-        Path(path),
-        "force_name",
-        period,
-        "drug_admissions_fy",
-        "admissions",
-        {**FY_SUM, "unit": "admissions per financial year", "coverage": "England"},
-        Path(path).name,
-    )
-
-
-def read_ho_arrests_fy(path: Path):
-    """Home Office arrests for drug offences by force and financial year (enforcement intensity)."""
-    f = read_table(path, ["year_ending", "force_name", "offence_group", "arrests"])
-    f = f[f["offence_group"] == "Drug offences"]
-    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
-    return _long(
-        f,
-        Path(path),
-        "force_name",
-        period,
-        "drug_arrests_fy",
-        "arrests",
-        {**FY_SUM, "unit": "arrests per financial year"},
-        Path(path).name,
-    )
-
-
-def read_ons_p4_knife(path: Path):
-    """ONS PFA Table P4: rolling-year offences involving a knife or sharp instrument (selected offences)."""
-    f = read_table(path, ["year_ending", "area_name", "level", "offence", "knife_count"])
-    f = f[(f["level"] == "pfa") & (f["offence"] == "Total of selected serious offences")]
-    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
-    return _long(
-        f,
-        Path(path),
-        "area_name",
-        period,
-        "knife_rolling_year",
-        "knife_count",
-        {**ROLLING, "unit": "offences involving a knife in 12 months"},
-        Path(path).name,
-    )
-
-
-def read_ons_p5_knife(path: Path):
-    """ONS PFA Table P5: 12-month knife or sharp instrument offences by force (England and Wales),
-    from every edition; where editions overlap, the latest edition's figure is kept."""
-    f = read_table(
-        path,
-        [
-            "edition_year_ending",
-            "area_name",
-            "level",
-            "period_end",
-            "knife_count_selected_offences",
-        ],
-    )
-    f = f[f["level"] == "pfa"].sort_values("edition_year_ending", ascending=False, kind="stable")
-    f = f.drop_duplicates(["area_name", "period_end"], keep="first")
-    period = [pd.Period(str(d), freq="Q") for d in f["period_end"]]
-    return _long(
-        f,
-        Path(path),
-        "area_name",
-        period,
-        "knife_p5",
-        "knife_count_selected_offences",
-        {
-            **ROLLING,
-            "aggregation": "12-month sum (latest edition)",
-            "unit": "offences involving a knife in 12 months",
-        },
-        Path(path).name,
-    )
-
-
+ENGLAND = {"coverage": "England"}
 CSS_GROUPS = {
     "Total recorded crime": "css_total_fy",
     "Violence against the person": "css_violence_fy",
     "Robbery": "css_robbery_fy",
 }
-
-
-def read_ons_css_fy(path: Path):
-    """ONS Crime Severity Score by force and financial year (a harm-weighted covariate, not a count)."""
-    f = read_table(path, ["year_ending", "area_name", "level", "offence_group", "severity_score"])
-    f = f[(f["level"] == "pfa") & f["offence_group"].isin(CSS_GROUPS)]
-    period = [pd.Period(str(d), freq="Q") for d in f["year_ending"]]
-    return _long(
-        f,
-        Path(path),
+TABLES = {
+    # Knife or sharp instrument offences by force and financial year (year = the year ending March)
+    "bdd_knife_fy": Table(
+        ("year", "force_name", "knife_offences"),
+        "force_name",
+        "knife_offences",
+        "year",
+        "fy_end_year",
+        "knife_fy",
+        {**FY_SUM, "unit": "offences per financial year", **ENGLAND},
+    ),
+    # Police seizures of cocaine, crack and heroin (number of seizures) by force and financial year
+    "bdd_seizures_fy": Table(
+        ("year_ending", "force_name", "drug", "measure", "value"),
+        "force_name",
+        "value",
+        "year_ending",
+        "date",
+        ("drug", SEIZURE_DRUGS),
+        {**FY_SUM, "unit": "seizures per financial year", **ENGLAND},
+        where={"measure": "n_seizures", "drug": tuple(SEIZURE_DRUGS)},
+    ),
+    # Drug-poisoning deaths, 3-year pooled registrations ending in `year` (indexed at its Q4)
+    "bdd_drug_deaths_3y": Table(
+        ("year", "force_name", "deaths", "measure"),
+        "force_name",
+        "deaths",
+        "year",
+        "year_q4",
+        "drug_deaths_3y",
+        {**POOLED_3Y, "unit": "deaths registered in 3 years", **ENGLAND},
+        where={"measure": "drug_poisoning_deaths"},
+    ),
+    # NHS admissions with a primary diagnosis of poisoning by drugs, by force and financial year
+    "bdd_drug_admissions_fy": Table(
+        ("year", "force_name", "admissions", "measure"),
+        "force_name",
+        "admissions",
+        "year",
+        "fy_end_year",
+        "drug_admissions_fy",
+        {**FY_SUM, "unit": "admissions per financial year", **ENGLAND},
+        where={"measure": "primary_dx_poisoning_by_drugs"},
+    ),
+    # Home Office arrests for drug offences by force and financial year (enforcement intensity)
+    "ho_arrests_fy": Table(
+        ("year_ending", "force_name", "offence_group", "arrests"),
+        "force_name",
+        "arrests",
+        "year_ending",
+        "date",
+        "drug_arrests_fy",
+        {**FY_SUM, "unit": "arrests per financial year"},
+        where={"offence_group": "Drug offences"},
+    ),
+    # ONS PFA Table P1 rolling-year homicide counts ('..' = not supplied, kept missing)
+    "ons_p1_rolling_year": Table(
+        ("year_ending", "area_name", "level", "offence", "count"),
         "area_name",
-        period,
-        f["offence_group"].map(CSS_GROUPS),
+        "count",
+        "year_ending",
+        "date",
+        "homicide_rolling_year",
+        {**ROLLING, "unit": "offences in 12 months"},
+        where={"level": "pfa", "offence": "Homicide"},
+    ),
+    # ONS PFA Table P4: rolling-year offences involving a knife or sharp instrument
+    "ons_p4_knife_rolling_year": Table(
+        ("year_ending", "area_name", "level", "offence", "knife_count"),
+        "area_name",
+        "knife_count",
+        "year_ending",
+        "date",
+        "knife_rolling_year",
+        {**ROLLING, "unit": "offences involving a knife in 12 months"},
+        where={"level": "pfa", "offence": "Total of selected serious offences"},
+    ),
+    # ONS PFA Table P5: 12-month knife offences by force (England and Wales), every edition;
+    # where editions overlap, the latest edition's figure is kept
+    "ons_p5_knife": Table(
+        (
+            "edition_year_ending",
+            "area_name",
+            "level",
+            "period_end",
+            "knife_count_selected_offences",
+        ),
+        "area_name",
+        "knife_count_selected_offences",
+        "period_end",
+        "date",
+        "knife_p5",
+        {
+            **ROLLING,
+            "aggregation": "12-month sum (latest edition)",
+            "unit": "offences involving a knife in 12 months",
+        },
+        where={"level": "pfa"},
+        latest_by="edition_year_ending",
+    ),
+    # ONS Crime Severity Score by force and financial year (a harm-weighted covariate, not a count)
+    "ons_css_fy": Table(
+        ("year_ending", "area_name", "level", "offence_group", "severity_score"),
+        "area_name",
         "severity_score",
+        "year_ending",
+        "date",
+        ("offence_group", CSS_GROUPS),
         {
             **FY_SUM,
             "aggregation": "financial-year index",
             "unit": "severity score per 1,000 population",
         },
-        Path(path).name,
-    )
+        where={"level": "pfa", "offence_group": tuple(CSS_GROUPS)},
+    ),
+}
+
+read_bdd_knife_fy = partial(read_series_table, table=TABLES["bdd_knife_fy"])
+read_bdd_seizures_fy = partial(read_series_table, table=TABLES["bdd_seizures_fy"])
+read_bdd_deaths_3y = partial(read_series_table, table=TABLES["bdd_drug_deaths_3y"])
+read_bdd_admissions_fy = partial(read_series_table, table=TABLES["bdd_drug_admissions_fy"])
+read_ho_arrests_fy = partial(read_series_table, table=TABLES["ho_arrests_fy"])
+read_ons_p1_homicide = partial(read_series_table, table=TABLES["ons_p1_rolling_year"])
+read_ons_p4_knife = partial(read_series_table, table=TABLES["ons_p4_knife_rolling_year"])
+read_ons_p5_knife = partial(read_series_table, table=TABLES["ons_p5_knife"])
+read_ons_css_fy = partial(read_series_table, table=TABLES["ons_css_fy"])

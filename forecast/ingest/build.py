@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +25,8 @@ from forecast.ingest.population import quarterly_population, read_ons_midyear
 from forecast.panel import make_panel, validate_panel
 
 ANNUAL_READERS = {
-    "bdd_knife_fy": annual.read_bdd_knife_fy,
-    "bdd_seizures_fy": annual.read_bdd_seizures_fy,
-    "bdd_drug_deaths_3y": annual.read_bdd_deaths_3y,
-    "ons_p1_rolling_year": annual.read_ons_p1_homicide,
-    "ons_p4_knife_rolling_year": annual.read_ons_p4_knife,
+    **{kind: partial(annual.read_series_table, table=t) for kind, t in annual.TABLES.items()},
     "ons_p1_xlsx": ons_xlsx.read_ons_p1_xlsx,
-    "ons_p5_knife": annual.read_ons_p5_knife,
-    "ons_css_fy": annual.read_ons_css_fy,
-    "bdd_drug_admissions_fy": annual.read_bdd_admissions_fy,
-    "ho_arrests_fy": annual.read_ho_arrests_fy,
 }
 NATIONAL_READERS = {
     "border_force_seizures": national.read_border_force,
