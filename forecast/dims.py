@@ -2,6 +2,7 @@
 
 FORCE = "force"
 REGION = "region"
+GOR = "gor"  # dim of region-level series (the force dim has a `region` coordinate)
 PERIOD = "period"
 OUTCOME = "outcome"
 QUARTER = "quarter_of_year"

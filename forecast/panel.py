@@ -315,7 +315,10 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
 
 
 def panel_long(ds: xr.Dataset) -> pd.DataFrame:
-    """Tidy long table: force, force_code, region, period, series, value, unit, aggregation, source, vintage."""
+    """Tidy long table: force, force_code, region, period, series, value, unit, aggregation, source, vintage.
+
+    National series appear as force 'England and Wales'; regional series as one row per region (its
+    name in both `force` and `region`, no force code)."""
     ds = periods_to_str(ds)
     frames = []
     series = {
@@ -328,6 +331,8 @@ def panel_long(ds: xr.Dataset) -> pd.DataFrame:
         )
         if da.dims == (dims.PERIOD,):  # a national series: one row per quarter
             da = da.expand_dims({dims.FORCE: [NATIONAL_LABEL]})
+        elif dims.GOR in da.dims:  # a regional series: one row per region and quarter
+            da = da.rename({dims.GOR: dims.FORCE})
         else:
             da = da.broadcast_like(ds[dims.POPULATION])
         frame = da.drop_vars([dims.FORCE_CODE, dims.REGION], errors="ignore").to_dataframe("value")
@@ -340,6 +345,9 @@ def panel_long(ds: xr.Dataset) -> pd.DataFrame:
     codes = dict(zip(ds[dims.FORCE].values, ds[dims.FORCE_CODE].values, strict=True))
     regions = dict(zip(ds[dims.FORCE].values, ds[dims.REGION].values, strict=True))
     codes[NATIONAL_LABEL], regions[NATIONAL_LABEL] = "K04000001", ""
+    if dims.GOR in ds.dims:
+        regions.update({str(r): str(r) for r in ds[dims.GOR].values})
+        codes.update({str(r): "" for r in ds[dims.GOR].values})
     out.insert(1, dims.FORCE_CODE, out[dims.FORCE].map(codes))
     out.insert(2, dims.REGION, out[dims.FORCE].map(regions))
     return out

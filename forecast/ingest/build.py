@@ -18,7 +18,7 @@ import xarray as xr
 from forecast import dims
 from forecast.errors import DataError
 from forecast.forces import force_register
-from forecast.ingest import annual, national, ons_xlsx
+from forecast.ingest import annual, national, ons_xlsx, regional
 from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
 from forecast.ingest.mapping import offence_map
 from forecast.ingest.population import quarterly_population, read_ons_midyear
@@ -32,11 +32,20 @@ NATIONAL_READERS = {
     "border_force_seizures": national.read_border_force,
     "ons_homicide_by_method": national.read_homicide_by_method,
 }
+REGIONAL_READERS = {
+    "nhs_hes_x99_region": regional.read_hes_x99,
+}
 QUARTERLY_READERS = {
     "ho_prc_offence_codes": read_ho_prc,
     "ho_prc_offence_groups": read_ho_prc_groups,
 }
-READERS = (*QUARTERLY_READERS, "ons_population_midyear", *ANNUAL_READERS, *NATIONAL_READERS)
+READERS = (
+    *QUARTERLY_READERS,
+    "ons_population_midyear",
+    *ANNUAL_READERS,
+    *NATIONAL_READERS,
+    *REGIONAL_READERS,
+)
 REQUIRED_KINDS = ("ho_prc_offence_codes", "ons_population_midyear")
 INDEX_INDICATORS = ("trafficking", "possession_excl_cannabis")
 
@@ -92,7 +101,16 @@ def read_manifest(path: Path) -> dict:
 def ingest(manifest: Path) -> IngestResult:
     """Read every source in the manifest and build the validated panel."""
     spec = read_manifest(manifest)
-    counts, notes, midyear, used, others, nationals, meta = [], [], [], [], [], [], {}
+    counts, notes, midyear, used, others, nationals, regionals, meta = (
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        {},
+    )
     for src in spec["sources"]:
         if src["kind"] in QUARTERLY_READERS:
             long, n = QUARTERLY_READERS[src["kind"]](src["path"])
@@ -100,6 +118,11 @@ def ingest(manifest: Path) -> IngestResult:
             notes += n
         elif src["kind"] == "ons_population_midyear":
             midyear.append(read_ons_midyear(src["path"]))
+        elif src["kind"] in REGIONAL_READERS:
+            long, m, n = REGIONAL_READERS[src["kind"]](src["path"])
+            regionals.append(long)
+            notes += n
+            _merge_meta(meta, m)
         elif src["kind"] in NATIONAL_READERS:
             long, m = NATIONAL_READERS[src["kind"]](src["path"])
             nationals.append(long)
@@ -115,18 +138,21 @@ def ingest(manifest: Path) -> IngestResult:
     if others:
         _add_window_series(result, pd.concat(others), meta, spec["vintage"])
     if nationals:
-        _add_national_series(result, pd.concat(nationals), meta, spec["vintage"])
+        _add_area_series(result, pd.concat(nationals), meta, spec["vintage"])
+    if regionals:
+        _add_area_series(result, pd.concat(regionals), meta, spec["vintage"])
     return result
 
 
-def _add_national_series(
-    result: IngestResult, long: pd.DataFrame, meta: dict, vintage: str
-) -> None:
-    """National series as period-only variables (first source wins for a repeated cell)."""
+def _add_area_series(result: IngestResult, long: pd.DataFrame, meta: dict, vintage: str) -> None:
+    """National series as period-only variables, regional ones as (gor, period) variables (a `gor`
+    column in `long`); the first source wins for a repeated cell."""
     panel = result.panel
     periods = panel.indexes[dims.PERIOD]
+    by_region = dims.GOR in long.columns
+    key = [dims.GOR] if by_region else []
     inside = long[long["period"].isin(set(periods))].dropna(subset=["value"])
-    inside = inside.drop_duplicates(["period", "series"], keep="first")
+    inside = inside.drop_duplicates([*key, "period", "series"], keep="first")
     dropped = long["period"].isin(set(periods)).eq(False).groupby(long["series"]).sum()
     for series, n in dropped.items():
         if n:
@@ -134,12 +160,21 @@ def _add_national_series(
                 f"{series}: {n} values end outside {periods[0]}-{periods[-1]}; not in the panel"
             )
     for series, part in inside.groupby("series"):
-        values = part.set_index("period")["value"].reindex(periods)
-        panel[series] = xr.DataArray(
-            values.to_numpy(dtype=float),
-            dims=(dims.PERIOD,),
-            attrs={**meta[series], "vintage": vintage},
-        )
+        attrs = {**meta[series], "vintage": vintage}
+        if by_region:
+            grid = part.set_index([dims.GOR, "period"])["value"].unstack("period")
+            grid = grid.reindex(columns=periods)
+            panel[series] = xr.DataArray(
+                grid.to_numpy(dtype=float),
+                dims=(dims.GOR, dims.PERIOD),
+                coords={dims.GOR: [str(r) for r in grid.index]},
+                attrs=attrs,
+            )
+        else:
+            values = part.set_index("period")["value"].reindex(periods)
+            panel[series] = xr.DataArray(
+                values.to_numpy(dtype=float), dims=(dims.PERIOD,), attrs=attrs
+            )
 
 
 def _merge_meta(meta: dict, new: dict) -> None:

@@ -16,8 +16,8 @@ MIN_LEVEL = 20  # only series with neighbours' median at least this many offence
 
 
 def _series(panel: xr.Dataset) -> dict[str, xr.DataArray]:
-    """Every count series of the panel as (force, period): outcomes, force indicators, and national
-    series as one pseudo-force row 'England and Wales'."""
+    """Every count series of the panel as (force, period): outcomes, force indicators, national
+    series as one pseudo-force row 'England and Wales', regional series as one row per region."""
     out = {str(k): panel[dims.COUNT].sel({dims.OUTCOME: k}) for k in panel[dims.OUTCOME].values}
     for name, da in panel.data_vars.items():
         if name in (dims.POPULATION, dims.AVAILABILITY_INDEX):
@@ -26,6 +26,8 @@ def _series(panel: xr.Dataset) -> dict[str, xr.DataArray]:
             out[str(name)] = da.drop_vars([dims.FORCE_CODE, dims.REGION], errors="ignore")
         elif da.dims == (dims.PERIOD,):
             out[str(name)] = da.expand_dims({dims.FORCE: [NATIONAL]})
+        elif set(da.dims) == {dims.GOR, dims.PERIOD}:
+            out[str(name)] = da.rename({dims.GOR: dims.FORCE})
     return out
 
 

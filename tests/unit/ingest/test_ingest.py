@@ -10,6 +10,7 @@ from forecast.errors import DataError
 from forecast.ingest.build import ingest, read_manifest
 from forecast.ingest.ho_prc import fy_to_calendar, read_ho_prc
 from forecast.ingest.population import quarterly_population, read_ons_midyear
+from forecast.panel import load_panel, panel_long, save_panel
 from forecast.periods import financial_label
 
 REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata"
@@ -667,3 +668,69 @@ def test_financial_year_must_be_consecutive_years():
     with pytest.raises(DataError, match="financial year '2012/14' quarter 1 is not like 2012/13"):
         fy_to_calendar("2012/14", 1, "x")
     assert fy_to_calendar("1999/00", 4, "x") == pd.Period("2000Q1", freq="Q")
+
+
+def _hes_rows(months, region, values, raw=None):
+    return pd.DataFrame(
+        {
+            "financial_year": "2012-13",
+            "month": months,
+            "region": region,
+            "measure": "FAEs",
+            "value": values,
+            "raw": raw or [""] * len(months),
+        }
+    )
+
+
+def test_regional_series_sum_months_to_quarters_on_their_own_dim(sources, tmp_path):
+    months = ["2012-04", "2012-05", "2012-06", "2012-07", "2012-08", "2012-09"]
+    frame = pd.concat(
+        [
+            _hes_rows(months, "East of England", [10, 15, 20, 5, 5, 5]),
+            _hes_rows(months, "London", [100, 110, None, 90, 95, 100], ["", "", "*", "", "", ""]),
+            _hes_rows(months[:3], "Foreign (incl. Isle of Man & Channel Islands)", [1, 2, 3]),
+            _hes_rows(months[:3], "London", [9, 9, 9]).assign(measure="FCEs"),
+        ]
+    )
+    frame.to_csv(sources / "hes.csv", index=False)
+    with (sources / "manifest.toml").open("a") as fh:
+        fh.write('[[source]]\nkind = "nhs_hes_x99_region"\npath = "hes.csv"\n')
+    result = ingest(sources / "manifest.toml")
+    p = result.panel
+    da = p["hes_sharp_object_admissions"]
+    assert da.dims == ("gor", "period") and da.attrs["geography"] == "region"
+    assert da.sel(gor="East", period="2012Q2").item() == 45  # April-June summed
+    assert da.sel(gor="East", period="2012Q3").item() == 15
+    assert np.isnan(da.sel(gor="London", period="2012Q2").item())  # a suppressed month
+    assert da.sel(gor="London", period="2012Q3").item() == 285  # FAEs only, not FCEs
+    assert any("Foreign" in n and "dropped" in n for n in result.notes)
+    save_panel(p, tmp_path / "p.nc")
+    back = load_panel(tmp_path / "p.nc")
+    assert back["hes_sharp_object_admissions"].sel(gor="East", period="2012Q2").item() == 45
+    rows = panel_long(back).query("series == 'hes_sharp_object_admissions' and period == '2012Q3'")
+    assert rows.set_index("force")["value"].to_dict() == {"East": 15.0, "London": 285.0}
+    assert set(rows["region"]) == {"East", "London"}
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda f: f.assign(value=["many"] + [5] * (len(f) - 1)), "row 2, column value: 'many'"),
+        (
+            lambda f: f.assign(month="April 2012"),
+            "row 2, column month: 'April 2012' is not a YYYY-MM month",
+        ),
+        (lambda f: f.assign(region="Atlantis"), "no rows with measure FAEs for a region"),
+        (lambda f: f.drop(columns="measure"), "missing column(s) measure"),
+    ],
+)
+def test_bad_regional_tables(tmp_path, mutate, message):
+    from forecast.ingest.regional import read_hes_x99
+
+    mutate(_hes_rows(["2012-04", "2012-05"], "London", [5, 5])).to_csv(
+        tmp_path / "hes.csv", index=False
+    )
+    with pytest.raises(DataError) as err:
+        read_hes_x99(tmp_path / "hes.csv")
+    assert str(err.value).startswith(str(tmp_path / "hes.csv")) and message in str(err.value)
