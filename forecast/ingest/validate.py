@@ -12,6 +12,7 @@ from forecast.areas import NATIONAL
 from forecast.resources import shipped_dir
 
 JUMP_RATIO = 0.5  # a cell below half (or above twice) the median of its 4 neighbours is flagged
+SOFT_RATIO, Z_LARGE = 0.75, 8.0  # the rule for large counts (Poisson z against the median)
 MIN_LEVEL = 20  # only series with neighbours' median at least this many offences are checked
 
 
@@ -58,6 +59,16 @@ def coverage_table(panel: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _implausible(value: float, ref: float) -> bool:
+    """Far from the neighbours' median: outside half to double it, or (for large counts, where a
+    third off is many standard errors) outside three-quarters to four-thirds with |z| > Z_LARGE."""
+    ratio = value / ref
+    if not JUMP_RATIO <= ratio <= 1 / JUMP_RATIO:
+        return True
+    z = (value - ref) / np.sqrt(ref)
+    return not SOFT_RATIO <= ratio <= 1 / SOFT_RATIO and abs(z) > Z_LARGE
+
+
 def check_panel(panel: xr.Dataset) -> pd.DataFrame:
     """Flags: implausible dips/spikes against the 4 neighbouring quarters, and known breaks in range."""
     periods = panel.indexes[dims.PERIOD]
@@ -73,7 +84,7 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
                 if not np.isfinite(x[f, t]) or near.size < 2:
                     continue
                 ref = float(np.median(near))
-                if ref >= MIN_LEVEL and not JUMP_RATIO * ref <= x[f, t] <= ref / JUMP_RATIO:
+                if ref >= MIN_LEVEL and _implausible(float(x[f, t]), ref):
                     rows.append(
                         {
                             "check": "implausible jump",

@@ -151,6 +151,18 @@ CASES = [
         ),
         "{d}/k.csv: missing column(s) knife_offences; expected ['year', 'force_name', 'knife_offences']",
     ),
+    (
+        "regional source with a bad month",
+        lambda d: (
+            pd.DataFrame(
+                {"month": ["2012-13"], "region": ["London"], "measure": ["FAEs"], "value": [5]}
+            ).to_csv(d / "hes.csv", index=False),
+            (d / "m.toml").write_text(
+                MANIFEST + '[[source]]\nkind = "nhs_hes_x99_region"\npath = "hes.csv"\n'
+            ),
+        ),
+        "{d}/hes.csv, row 2, column month: '2012-13' is not a YYYY-MM month",
+    ),
 ]
 
 
