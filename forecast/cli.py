@@ -65,7 +65,7 @@ def _print_diagnostics(summary, effects) -> None:
     failures = gate_failures(summary)
     if failures:
         out_console.print("[yellow]gates not met:[/] " + "; ".join(failures), highlight=False)
-    table = Table(title="availability effect (log rate per unit index), 90% interval")
+    table = Table(title="availability effect (log rate per sd of availability), 90% interval")
     for col in ("outcome", "mean", "q5", "q95", "rate ratio", "truth"):
         table.add_column(col)
     for r in effects.itertuples(index=False):

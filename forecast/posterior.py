@@ -8,16 +8,23 @@ import xarray as xr
 
 from forecast import dims
 
+EFFECT = "availability_effect_per_sd"
+
 
 def effects_table(
     tree: xr.DataTree, prob: float = 0.90, truth: xr.Dataset | None = None
 ) -> pd.DataFrame:
     """Availability effect per outcome: mean, sd, central `prob` interval, P(effect > 0).
 
-    Effects are on the log-rate scale per unit of the index; exp(effect) is the rate ratio.
-    With `truth` (a simulator's ``/truth`` group), adds the true value and whether it is covered.
+    Effects are on the log-rate scale per standard deviation of availability's within-force variation
+    over the panel (computed per draw, so they do not depend on the scale convention of the index or
+    of latent availability); exp(effect) is the rate ratio. Fits made before that variable existed
+    report the effect per unit of the index. With `truth` (a simulator's ``/truth`` group), adds the
+    true value and whether it is covered.
     """
-    beta = tree["posterior"]["availability_beta"]
+    post = tree["posterior"]
+    name = EFFECT if EFFECT in post else "availability_beta"
+    beta = post[name]
     lo_p, hi_p = (1 - prob) / 2, 1 - (1 - prob) / 2
     rows = []
     for k in beta[dims.OUTCOME].values:
@@ -33,7 +40,7 @@ def effects_table(
             "rate_ratio": float(np.exp(x.mean())),
         }
         if truth is not None:
-            t = float(truth["availability_beta"].sel({dims.OUTCOME: k}))
+            t = float(truth[name].sel({dims.OUTCOME: k}))
             row.update(truth=t, covered=bool(lo <= t <= hi))
         rows.append(row)
     return pd.DataFrame(rows)

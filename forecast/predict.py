@@ -17,8 +17,10 @@ from forecast import dims
 from forecast.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
 from forecast.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
-from forecast.model.data import prepare_data
+from forecast.model.data import BREAK_STEP, PANEL_PERIOD, ModelData, prepare_data
 from forecast.spec import ModelSpec
+
+BREAK_STEP_VAR = "break_step"
 
 
 def _draws(post: xr.Dataset, name: str, *dim_order: str) -> np.ndarray:
@@ -45,21 +47,84 @@ def _future_index(
     return out
 
 
-def _log_rate(
-    post: xr.Dataset, spec: ModelSpec, log_offset, index_lag, quarter, trend
+def _future_latent(
+    post: xr.Dataset, data: ModelData, steps: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """log mu per (sample, force, period, outcome), the same formula as the PyMC model."""
+    """Simulate (sample, force, steps) future latent availability: each AR(1) component continues
+    from its last fitted value with its own persistence and innovation sd (shares of unit variance)."""
+    share = _draws(post, "availability_share", "availability_component")
+    rho = _draws(post, "availability_rho", "availability_component")
+    sd = np.sqrt(share) * np.sqrt(1 - rho**2)  # innovation sd of each component
+    nat = _draws(post, "availability_national_last")[:, None]
+    force = _draws(post, "availability_force_last", dims.FORCE)
+    regional = "availability_regional_last" in post
+    reg = _draws(post, "availability_regional_last", dims.GOR) if regional else None
+    out = np.empty((share.shape[0], len(data.forces), steps))
+    for j in range(steps):
+        nat = rho[:, :1] * nat + sd[:, :1] * rng.normal(size=nat.shape)
+        force = rho[:, -1:] * force + sd[:, -1:] * rng.normal(size=force.shape)
+        a = nat + force
+        if regional:
+            reg = rho[:, 1:2] * reg + sd[:, 1:2] * rng.normal(size=reg.shape)
+            a = a + reg[:, data.region_of]
+        out[:, :, j] = a
+    return out
+
+
+def availability_paths(
+    post: xr.Dataset, data: ModelData, horizon: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(sample, force, panel quarters + horizon): fitted or observed availability, then projected."""
+    n_s = post.sizes["chain"] * post.sizes["draw"]
+    if data.index_full is None:
+        hist = _draws(post, "availability", dims.FORCE, PANEL_PERIOD)
+        future = _future_latent(post, data, horizon, rng)
+    else:
+        hist = np.broadcast_to(data.index_full, (n_s, *data.index_full.shape))
+        future = _future_index(post, data.index_full, horizon, rng)
+    return np.concatenate([hist, future], axis=2)
+
+
+def _log_rate(
+    post: xr.Dataset,
+    spec: ModelSpec,
+    data: ModelData,
+    t_model: np.ndarray,
+    log_offset: np.ndarray,
+    a_path: np.ndarray,
+    quarter: np.ndarray,
+    trend: np.ndarray | None,
+) -> np.ndarray:
+    """log mu per (sample, force, period, outcome) at modelled-time indices `t_model` (history is
+    0..n-1, the future continues), the same formula as the PyMC model."""
     eta = log_offset[None, :, :, None] + _draws(post, "intercept", dims.OUTCOME)[:, None, None, :]
     if spec.force_effects.enabled:
         u = _draws(post, "force_effect", dims.OUTCOME, dims.FORCE)
         eta = eta + np.swapaxes(u, 1, 2)[:, :, None, :]
-    beta = _draws(post, "availability_beta", dims.OUTCOME)
-    eta = eta + beta[:, None, None, :] * index_lag[..., None]
+    one = np.ones((eta.shape[0], 1))
+    weights = _draws(post, "lag_weight", "lag") if len(data.lags) > 1 else one
+    a_eff = sum(
+        weights[:, i, None, None] * a_path[:, :, data.n_pre + t_model - lag]
+        for i, lag in enumerate(data.lags)
+    )
+    if spec.availability.force_varying:
+        beta = _draws(post, "availability_beta_force", dims.FORCE, dims.OUTCOME)[:, :, None, :]
+    else:
+        beta = _draws(post, "availability_beta", dims.OUTCOME)[:, None, None, :]
+    eta = eta + beta * a_eff[..., None]
     if spec.seasonality.enabled:
         season = _draws(post, "season", dims.OUTCOME, dims.QUARTER)
         eta = eta + np.swapaxes(season[:, :, quarter], 1, 2)[:, None, :, :]
     if trend is not None:
         eta = eta + np.swapaxes(trend, 1, 2)[:, None, :, :]
+    if data.steps:
+        delta = _draws(post, BREAK_STEP_VAR, BREAK_STEP)
+        n_hist = len(data.periods)
+        for i, step in enumerate(data.steps):
+            # a break with no end carries on into the future
+            active = np.array([step.active[t] if t < n_hist else step.active[-1] for t in t_model])
+            for k in step.outcomes:
+                eta[:, step.force, active, k] += delta[:, i, None]
     return eta
 
 
@@ -84,14 +149,16 @@ def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.
     data = prepare_data(panel, spec)
     post = tree["posterior"].to_dataset()
     rng = np.random.default_rng(int(tree.attrs.get("seed", 0)) + 1 if seed is None else seed)
-    lag = spec.availability.lag
     n_s = post.sizes["chain"] * post.sizes["draw"]
     has_trend = spec.trend.kind == "random_walk"
     trend_hist = _draws(post, "trend", dims.OUTCOME, dims.PERIOD) if has_trend else None
 
+    a_path = availability_paths(post, data, horizon, rng)
+    n_hist = len(data.periods)
+
     # history
     eta_hist = _log_rate(
-        post, spec, data.log_offset, data.index_lagged[None], data.quarter, trend_hist
+        post, spec, data, np.arange(n_hist), data.log_offset, a_path, data.quarter, trend_hist
     )
     counts = [_sample_counts(post, spec, eta_hist, rng)]
     pops = [np.exp(data.log_offset) * 1e5]
@@ -105,21 +172,16 @@ def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.
         growth = (data.log_offset[:, -1] - data.log_offset[:, -1 - k]) / k
         steps = np.arange(1, horizon + 1)
         pop_future = pop_last[:, None] * np.exp(growth[:, None] * steps[None, :])
-        # index at t - lag: observed while t - lag is in the panel, simulated after
-        n_obs = min(lag, horizon)
-        idx = data.index_full
-        observed_part = np.broadcast_to(
-            idx[:, idx.shape[1] - lag : idx.shape[1] - lag + n_obs], (n_s, idx.shape[0], n_obs)
-        )
-        simulated = _future_index(post, idx, horizon - n_obs, rng)
-        index_future = np.concatenate([observed_part, simulated], axis=2)
         trend_future = None
         if has_trend:
             sd = _draws(post, "trend_sigma", dims.OUTCOME)
             walk = np.cumsum(rng.normal(size=(n_s, sd.shape[1], horizon)) * sd[:, :, None], axis=2)
             trend_future = trend_hist[:, :, -1:] + walk
         quarter = np.array([p.quarter - 1 for p in future])
-        eta_f = _log_rate(post, spec, np.log(pop_future / 1e5), index_future, quarter, trend_future)
+        t_future = n_hist + np.arange(horizon)
+        eta_f = _log_rate(
+            post, spec, data, t_future, np.log(pop_future / 1e5), a_path, quarter, trend_future
+        )
         counts.append(_sample_counts(post, spec, eta_f, rng))
         pops.append(pop_future)
         periods += list(future)
@@ -127,7 +189,6 @@ def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.
     count = np.concatenate(counts, axis=2).astype(np.int64)
     n_c, n_d = post.sizes["chain"], post.sizes["draw"]
     count = count.reshape(n_c, n_d, *count.shape[1:])
-    n_hist = len(data.periods)
     observed = np.full(count.shape[2:], np.nan)
     observed[:, :n_hist, :] = data.count
     coords = {

@@ -8,9 +8,10 @@ Generating process (all draws from one ``numpy.random.default_rng(seed)``):
   panel (the 2014-2019 market expansion) + regional AR(1) deviations (rho 0.7) + force AR(1)
   deviations (rho 0.6), standardised to mean 0 and sd 1 over the panel.
 - availability_index[f, t] = A[f, t] + N(0, index_noise): the composite index a statistician builds.
-- indicators: supply_offences[f, t] (drug trafficking offences) ~ NB with mean
-  population/1e4 x 1.2 x exp(0.5 A + force enforcement intensity), i.e. about 1.2 per 10,000 a quarter;
-  price_index[t] (national purity-adjusted price, first quarter = 100) falls as national availability rises.
+- indicators (see INDICATORS): counts ~ NB with mean pop/1e5 x rate x exp(loading A + force level +
+  small AR(1) enforcement noise): trafficking and possession (quarterly), Class A seizures (published
+  as financial-year sums) and drug deaths (3-year pooled calendar sums); price_index[t], national,
+  log-linear in population-weighted mean availability with a negative loading.
 - counts y[f, t, k] ~ NegativeBinomial(mu, phi_k) with
   log mu = log(pop/1e5) + alpha_k + u[f,k] + beta_k A[f, t-lag] + season[k, quarter] + trend[k, t];
   alpha_k = log rate per 100,000 per quarter (homicide 0.3, robbery 30, knife 15), force effects
@@ -22,12 +23,15 @@ The result is a DataTree: the panel in ``/panel``, parameters and latent paths i
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from forecast import dims
 from forecast.forces import force_register, normalise_forces
+from forecast.model.components import within_sd
 from forecast.panel import make_panel
 from forecast.periods import quarter_range
 
@@ -42,6 +46,21 @@ SEASON = {
     "knife": [0.04, 0.05, -0.03, -0.06],
 }
 DEFAULT_SEED = 20240601
+# indicator: (rate per 100,000 per quarter, loading on A, sd of force levels)
+INDICATORS = {
+    "trafficking": (12.0, 0.5, 0.25),
+    "possession_excl_cannabis": (20.0, 0.4, 0.3),
+    "seizures_class_a": (30.0, 0.6, 0.3),
+    "drug_deaths": (1.2, 0.3, 0.2),
+}
+PRICE_LOADING = -0.15  # log price per unit of population-weighted mean availability
+# how each indicator is published: (panel variable, window in quarters, quarter of year it ends)
+PUBLISHED = {
+    "trafficking": ("trafficking", 1, None),
+    "possession_excl_cannabis": ("possession_excl_cannabis", 1, None),
+    "seizures_class_a": ("seizures_class_a_fy", 4, 1),  # financial year, ends Jan-Mar
+    "drug_deaths": ("drug_deaths_3y", 12, 4),  # 3 calendar years pooled, ends Oct-Dec
+}
 
 
 def _ar1(rng: np.random.Generator, n: int, t: int, rho: float, sd: float) -> np.ndarray:
@@ -68,8 +87,14 @@ def simulate_panel(
     lag: int = 1,
     index_noise: float = 0.1,
     holdout: int = 0,
+    breaks: list[dict] | None = None,
 ) -> xr.DataTree:
-    """Simulate a quarterly panel (all 43 forces by default) with its truth; deterministic in `seed`."""
+    """Simulate a quarterly panel (all 43 forces by default) with its truth; deterministic in `seed`.
+
+    `breaks` lists recording breaks to simulate, e.g. ``{"force": "Kent", "outcome": "robbery",
+    "start": "2016Q1", "factor": 1.3}`` (optional "end"); they are recorded in the panel's break
+    register (attribute ``breaks``) so the model can give them step effects.
+    """
     rng = np.random.default_rng(seed)
     reg = force_register()
     forces = normalise_forces(forces) if forces else list(reg["force"])
@@ -100,14 +125,15 @@ def simulate_panel(
     a_lag = a_all[:, :total]  # A at quarter t - lag
     index = a_obs + rng.normal(0.0, index_noise, size=a_obs.shape)
 
-    # indicators
-    enforcement = rng.normal(0.0, 0.25, size=n_f)[:, None] + _ar1(rng, n_f, total, 0.5, 0.1)
-    supply = _nb(
-        rng, pop / 1e4 * 1.2 * np.exp(0.5 * a_obs + enforcement), np.full((n_f, total), 30.0)
-    )
-    price = 100 * np.exp(
-        -0.15 * (a_obs.mean(axis=0) - a_obs[:, 0].mean()) + rng.normal(0, 0.02, total)
-    )
+    # indicators of availability (loadings > 0 except price), each with its own force levels
+    # (enforcement intensity) and a little time-varying enforcement noise the model does not have
+    a_pop = (a_obs * pop).sum(axis=0) / pop.sum(axis=0)
+    indicator_counts = {}
+    for name, (rate, loading, level_sd) in INDICATORS.items():
+        level = rng.normal(0.0, level_sd, size=n_f)[:, None] + _ar1(rng, n_f, total, 0.5, 0.05)
+        mu_ind = pop / 1e5 * rate * np.exp(loading * a_obs + level)
+        indicator_counts[name] = _nb(rng, mu_ind, np.full((n_f, total), 30.0))
+    price = 100 * np.exp(PRICE_LOADING * a_pop + rng.normal(0, 0.03, total))
 
     # outcome model
     alpha = np.log([BASE_RATE_PER_100K[k] for k in outcomes])
@@ -130,39 +156,72 @@ def simulate_panel(
         + season[:, qoy].T[None, :, :]
         + trend.T[None, :, :]
     )
+    break_rows = []
+    for b in breaks or ():
+        f = forces.index(normalise_forces([b["force"]])[0])
+        k = list(outcomes).index(b["outcome"])
+        on = np.array([b["start"] <= str(p) <= b.get("end", "9999Q4") for p in periods_all])
+        eta[f, on, k] += np.log(b["factor"])
+        break_rows.append(
+            {
+                "force": forces[f],
+                "series": b["outcome"],
+                "start": b["start"],
+                "end": b.get("end", ""),
+                "kind": "recording",
+                "reason": f"simulated step x{b['factor']}",
+            }
+        )
     counts = _nb(rng, np.exp(eta), np.broadcast_to(phi, eta.shape))
 
+    def published(sl: slice) -> dict[str, xr.DataArray]:
+        """Indicators as published: quarterly, financial-year or pooled sums at their end quarter."""
+        out = {}
+        for name, (var, window, end_q) in PUBLISHED.items():
+            x = indicator_counts[name]
+            if window > 1:
+                sums = np.full_like(x, np.nan)
+                csum = np.cumsum(x, axis=1)
+                ends = [t for t in range(window - 1, total) if periods_all[t].quarter == end_q]
+                for t in ends:
+                    before = csum[:, t - window] if t >= window else 0.0
+                    sums[:, t] = csum[:, t] - before
+                x = sums
+            out[var] = xr.DataArray(
+                x[:, sl],
+                dims=(dims.FORCE, dims.PERIOD),
+                attrs={
+                    "unit": "count",
+                    "window_quarters": window,
+                    "aggregation": "quarter sum" if window == 1 else f"{window}-quarter sum",
+                    "geography": "force",
+                },
+            )
+        out["price_index"] = xr.DataArray(
+            price[sl],
+            dims=(dims.PERIOD,),
+            attrs={
+                "unit": "index",
+                "geography": "national",
+                "window_quarters": 1,
+                "description": "purity-adjusted Class A price (falls as availability rises)",
+            },
+        )
+        return out
+
     def panel(sl: slice) -> xr.Dataset:
-        fp = (dims.FORCE, dims.PERIOD)
         return make_panel(
             count=counts[:, sl],
             population=pop[:, sl],
             availability_index=index[:, sl],
             forces=forces,
             periods=periods_all[sl],
-            extra={
-                "supply_offences": xr.DataArray(
-                    supply[:, sl],
-                    dims=fp,
-                    attrs={
-                        "unit": "offences per quarter",
-                        "description": "drug trafficking (supply) offences, enforcement-contaminated",
-                    },
-                ),
-                "price_index": xr.DataArray(
-                    price[sl],
-                    dims=(dims.PERIOD,),
-                    attrs={
-                        "unit": "index, first quarter = 100",
-                        "geography": "national",
-                        "description": "purity-adjusted Class A price",
-                    },
-                ),
-            },
+            extra=published(sl),
             attrs={
                 "source": "forecast.simulate",
                 "vintage": f"simulated seed {seed}",
                 "seed": seed,
+                "breaks": json.dumps(break_rows),
             },
         )
 
@@ -174,6 +233,7 @@ def simulate_panel(
         {
             "availability": ((dims.FORCE, dims.PERIOD), a_obs[:, hist]),
             "availability_beta": ((dims.OUTCOME,), beta),
+            "availability_effect_per_sd": ((dims.OUTCOME,), beta * within_sd(a_obs[:, hist])),
             "intercept": ((dims.OUTCOME,), alpha + level),
             "force_effect": ((dims.OUTCOME, dims.FORCE), u.T),
             "force_sigma": ((dims.OUTCOME,), sd_u),
@@ -199,3 +259,68 @@ def simulate_panel(
     if holdout:
         tree["/future"] = panel(slice(n_periods, total))
     return xr.DataTree.from_dict(tree)
+
+
+def mixed_frequency(
+    panel: xr.Dataset,
+    rolling_forces: int = 10,
+    fy_outcome: str = "knife",
+    gap_force: str = "Greater Manchester",
+    gap: tuple[str, str] = ("2019Q3", "2019Q4"),
+) -> xr.Dataset:
+    """The awkward shapes real series come in, made from a simulated panel (for tests and studies):
+
+    - `fy_outcome` observed only as financial-year sums (``{outcome}_fy``, at Jan-Mar quarters);
+    - robbery of the first `rolling_forces` forces only as rolling 4-quarter sums
+      (``robbery_rolling_year``, every quarter);
+    - `gap_force` missing for the `gap` quarters in every series (registered as a 'missing' break).
+    Quarterly cells that are only seen through sums become NaN.
+    """
+    out = panel.copy(deep=True)
+    periods = out.indexes[dims.PERIOD]
+    count = out[dims.COUNT]
+
+    def window_sums(x: np.ndarray, window: int, ends: np.ndarray) -> np.ndarray:
+        sums = np.full_like(x, np.nan)
+        for t in np.flatnonzero(ends):
+            if t >= window - 1:
+                sums[:, t] = x[:, t - window + 1 : t + 1].sum(axis=1)  # NaN if any quarter is
+        return sums
+
+    fp = (dims.FORCE, dims.PERIOD)
+    k = count.sel({dims.OUTCOME: fy_outcome}).transpose(*fp).values
+    fy_end = np.array([p.quarter == 1 for p in periods])
+    on = np.array([gap[0] <= str(p) <= gap[1] for p in periods])
+    g = list(map(str, out[dims.FORCE].values)).index(gap_force)
+    k_gap = k.copy()
+    k_gap[g, on] = np.nan
+    attrs_fy = {"window_quarters": 4, "aggregation": "financial-year sum", "unit": "offences"}
+    out[f"{fy_outcome}_fy"] = xr.DataArray(window_sums(k_gap, 4, fy_end), dims=fp, attrs=attrs_fy)
+    r = count.sel({dims.OUTCOME: "robbery"}).transpose(*fp).values.copy()
+    r[g, on] = np.nan
+    rolling = np.full_like(r, np.nan)
+    rolling[:rolling_forces] = window_sums(r, 4, np.ones(len(periods), bool))[:rolling_forces]
+    out["robbery_rolling_year"] = xr.DataArray(
+        rolling,
+        dims=fp,
+        attrs={"window_quarters": 4, "aggregation": "rolling 4-quarter sum", "unit": "offences"},
+    )
+    values = out[dims.COUNT].values  # (force, period, outcome)
+    ki = list(map(str, out[dims.OUTCOME].values))
+    values[:, :, ki.index(fy_outcome)] = np.nan
+    values[:rolling_forces, :, ki.index("robbery")] = np.nan
+    values[g, on, :] = np.nan
+    out[dims.COUNT].values = values
+    rows = json.loads(out.attrs.get("breaks", "[]"))
+    rows.append(
+        {
+            "force": gap_force,
+            "series": "all",
+            "start": gap[0],
+            "end": gap[1],
+            "kind": "missing",
+            "reason": "simulated missing half-year",
+        }
+    )
+    out.attrs["breaks"] = json.dumps(rows)
+    return out

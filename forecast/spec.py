@@ -63,6 +63,7 @@ class ForceEffectsSpec(_Strict):
     enabled: bool = True
     sigma: float = Field(0.5, gt=0, description="HalfNormal scale of each outcome's force sd")
     parameterisation: Literal["centred", "non_centred"] = "centred"
+    correlated: bool = False  # LKJ-correlated across outcomes (non-centred)
 
 
 class SeasonalitySpec(_Strict):
@@ -80,12 +81,83 @@ class TrendSpec(_Strict):
     parameterisation: Literal["centred", "non_centred"] = "non_centred"
 
 
-class AvailabilitySpec(_Strict):
-    """Effect of the lagged, observed availability index on each outcome's log rate."""
+class IndicatorSpec(_Strict):
+    """One indicator of latent availability: a panel variable, its family and the sign of its loading.
 
+    Counts (negative binomial, population offset, force-specific levels that absorb each force's
+    enforcement intensity) or log-normal values (prices). Geography and window come from the variable's
+    dims and attributes: force, region (`gor`) or national; quarter, rolling-year, financial-year or
+    pooled sums (`window_quarters`).
+    """
+
+    variable: str
+    family: Literal["negative_binomial", "lognormal"] = "negative_binomial"
+    sign: Literal[1, -1] = 1
+    loading_sigma: float = Field(1.0, gt=0, description="HalfNormal scale of |loading|")
+    window: int | None = Field(None, ge=1, le=20, description="override the variable's window")
+    optional: bool = False  # skip (with a note) when the panel lacks the variable
+
+
+class AvailabilitySpec(_Strict):
+    """Availability and its effect on each outcome's log rate.
+
+    `kind = "index"` uses an observed index variable; `kind = "latent"` estimates availability A from
+    indicators: national + regional + force AR(1) components whose variances sum to 1 (A has unit
+    scale). The effect is a distributed lag over quarters `lag`..`max_lag`: a total effect per outcome
+    times lag weights (Dirichlet, shared across outcomes), optionally varying by force.
+    """
+
+    kind: Literal["index", "latent"] = "index"
     variable: str = dims.AVAILABILITY_INDEX
     lag: int = Field(1, ge=0, le=8)
+    max_lag: int | None = Field(None, ge=0, le=8)
+    lag_concentration: float = Field(2.0, gt=0, description="Dirichlet shrinkage of lag weights")
     effect_sigma: float = Field(0.5, gt=0)
+    force_varying: bool = False
+    force_sigma: float = Field(
+        0.05, gt=0, description="HalfNormal scale of the force sd of effects"
+    )
+    regional: bool = True
+    parameterisation: Literal["centred", "non_centred"] = "centred"  # of the force AR(1) paths
+    indicators: tuple[IndicatorSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _lags_and_indicators(self) -> AvailabilitySpec:
+        if self.max_lag is not None and self.max_lag < self.lag:
+            raise ValueError(f"max_lag ({self.max_lag}) must be >= lag ({self.lag})")
+        if self.kind == "latent" and not self.indicators:
+            raise ValueError('kind = "latent" needs at least one [[availability.indicators]] table')
+        names = [i.variable for i in self.indicators]
+        if len(set(names)) != len(names):
+            raise ValueError(f"indicators repeat a variable: {names}")
+        return self
+
+    @property
+    def lags(self) -> list[int]:
+        """The quarters of lag the effect spreads over."""
+        return list(range(self.lag, (self.max_lag if self.max_lag is not None else self.lag) + 1))
+
+
+class ObservationSpec(_Strict):
+    """An outcome observed through another panel variable: a rolling-year, financial-year or pooled
+    sum (window from the variable's `window_quarters` attribute unless given here)."""
+
+    variable: str
+    outcome: str
+    window: int | None = Field(None, ge=1, le=20)
+
+
+class BreaksSpec(_Strict):
+    """Recording breaks from a register (force, series, start, end, kind, reason, source).
+
+    Force-specific rows of kind `recording` or `undercount` get a step effect on the log rate over
+    [start, end]; rows of kind `missing` mask those cells; rows for all forces are left to the national
+    trend (a common step is not separable from it). The register is the panel's own (ingest attaches
+    `data/breaks.csv`; the simulator its simulated breaks) unless `file` names another."""
+
+    enabled: bool = True
+    file: str | None = Field(None, description="a register CSV; default: the panel's own register")
+    sigma: float = Field(0.3, gt=0, description="Normal prior sd of a step on the log rate")
 
 
 class LikelihoodSpec(_Strict):
@@ -118,6 +190,8 @@ class ModelSpec(_Strict):
     seasonality: SeasonalitySpec = SeasonalitySpec()
     trend: TrendSpec = TrendSpec()
     availability: AvailabilitySpec = AvailabilitySpec()
+    observations: tuple[ObservationSpec, ...] = ()
+    breaks: BreaksSpec = BreaksSpec()
     likelihood: LikelihoodSpec = LikelihoodSpec()
     sampler: SamplerSpec = SamplerSpec()
 
@@ -130,6 +204,9 @@ class ModelSpec(_Strict):
         missing = [k for k in self.outcomes.names if k not in self.intercept.rate_per_100k]
         if missing:
             raise ValueError(f"intercept.rate_per_100k has no prior rate for {missing}")
+        stray = [o.outcome for o in self.observations if o.outcome not in self.outcomes.names]
+        if stray:
+            raise ValueError(f"observations name outcomes {stray} not in outcomes.names")
         return self
 
     def model_hash(self) -> str:
@@ -143,6 +220,7 @@ class ModelSpec(_Strict):
 
 
 def _to_toml(data: dict, prefix: str = "") -> str:
+    data = {k: v for k, v in data.items() if v is not None}  # TOML has no null: omit, default back
     scalars = {k: v for k, v in data.items() if not isinstance(v, dict) or k == "rate_per_100k"}
     tables = {k: v for k, v in data.items() if k not in scalars}
     lines = [f"[{prefix}]"] if prefix else []
@@ -157,7 +235,8 @@ def _toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+        items = [f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None]
+        return "{ " + ", ".join(items) + " }"
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     return json.dumps(v)

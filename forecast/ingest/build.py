@@ -6,6 +6,7 @@ update is one command: ``forecast data ingest MANIFEST --out panel.nc``.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,6 +24,7 @@ from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
 from forecast.ingest.mapping import offence_map
 from forecast.ingest.population import quarterly_population, read_ons_midyear
 from forecast.panel import make_panel, validate_panel
+from forecast.resources import shipped_dir
 
 ANNUAL_READERS = {
     **{kind: partial(annual.read_series_table, table=t) for kind, t in annual.TABLES.items()},
@@ -141,6 +143,10 @@ def ingest(manifest: Path) -> IngestResult:
         _add_area_series(result, pd.concat(nationals), meta, spec["vintage"])
     if regionals:
         _add_area_series(result, pd.concat(regionals), meta, spec["vintage"])
+    # the break register travels with the panel, so a fit can give its breaks step effects
+    register = pd.read_csv(shipped_dir("data") / "breaks.csv", dtype=str, keep_default_na=False)
+    result.panel.attrs["breaks"] = json.dumps(register.to_dict(orient="records"))
+    result.panel.attrs["break_register"] = "data/breaks.csv"
     return result
 
 

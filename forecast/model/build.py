@@ -6,6 +6,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
+from forecast.model import availability as av
 from forecast.model import components as c
 from forecast.model.data import ModelData, prepare_data
 from forecast.spec import ModelSpec
@@ -15,21 +16,29 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
     """Return the PyMC model for `panel` under `spec`, and the aligned data it uses.
 
     log mu[f,t,k] = log(pop/1e5) + intercept_k + force_effect[k,f]
-                    + availability_beta_k * index[f, t - lag] + season[k, q(t)] + trend[k,t]
+                    + sum_l beta_k[f] w_l A[f, t - l] + season[k, q(t)] + trend[k,t] + steps
+
+    A is the observed index (kind "index") or latent availability measured by indicators ("latent").
     """
     data = prepare_data(panel, spec)
-    _, n_t, n_k = data.count.shape
     with pm.Model(coords=data.coords()) as model:
         eta = pt.as_tensor(data.log_offset)[:, :, None] + c.intercept(spec.intercept, data.outcomes)
         if spec.force_effects.enabled:
             eta = eta + c.force_effects(spec.force_effects).T[:, None, :]
-        beta = c.availability_effect(spec.availability)
-        eta = eta + beta[None, None, :] * pt.as_tensor(data.index_lagged)[:, :, None]
+        if spec.availability.kind == "latent":
+            a_full = av.latent_availability(spec.availability, data)
+            av.indicators(a_full, data)
+        else:
+            a_full = pt.as_tensor(data.index_full)
+            c.index_dynamics(data)
+        eta = eta + c.availability_term(spec.availability, a_full, data)
         if spec.seasonality.enabled:
             season = c.seasonality(spec.seasonality)
             eta = eta + season[:, data.quarter].T[None, :, :]
         if spec.trend.kind == "random_walk":
-            eta = eta + c.trend(spec.trend, n_k, n_t).T[None, :, :]
-        c.index_dynamics(data)
+            eta = eta + c.trend(spec.trend, len(data.outcomes), len(data.periods)).T[None, :, :]
+        steps = c.break_steps(data, spec.breaks.sigma)
+        if steps is not None:
+            eta = eta + steps
         c.likelihood(spec.likelihood, eta, data)
     return model, data

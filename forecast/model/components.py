@@ -8,7 +8,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast import dims
-from forecast.model.data import ModelData
+from forecast.model.data import BREAK_STEP, ModelData
 from forecast.spec import (
     AvailabilitySpec,
     ForceEffectsSpec,
@@ -26,9 +26,22 @@ def intercept(spec: InterceptSpec, outcomes: list[str]) -> pt.TensorVariable:
 
 
 def force_effects(spec: ForceEffectsSpec) -> pt.TensorVariable:
-    """Sum-to-zero force x outcome effects, so the intercept is the mean and no ridge forms."""
-    sigma = pm.HalfNormal("force_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
+    """Sum-to-zero force x outcome effects, so the intercept is the mean and no ridge forms.
+
+    Correlated across outcomes (LKJ) when asked: zero-sum standard normals times the Cholesky factor,
+    which keeps each outcome's effects summing to zero over forces.
+    """
     shape = (dims.OUTCOME, dims.FORCE)
+    if spec.correlated:
+        n_k = len(pm.modelcontext(None).coords[dims.OUTCOME])
+        chol, corr, sds = pm.LKJCholeskyCov(
+            "force_cov", n=n_k, eta=2.0, sd_dist=pm.HalfNormal.dist(spec.sigma, size=n_k)
+        )
+        pm.Deterministic("force_sigma", sds, dims=dims.OUTCOME)
+        pm.Deterministic("force_corr", corr, dims=(dims.OUTCOME, "outcome_b"))
+        z = pm.ZeroSumNormal("force_effect_z", sigma=1.0, dims=(dims.FORCE, dims.OUTCOME))
+        return pm.Deterministic("force_effect", pt.dot(z, chol.T).T, dims=shape)
+    sigma = pm.HalfNormal("force_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
     if spec.parameterisation == "centred":
         return pm.ZeroSumNormal("force_effect", sigma=sigma[:, None], dims=shape)
     z = pm.ZeroSumNormal("force_effect_z", sigma=1.0, dims=shape)
@@ -58,9 +71,56 @@ def trend(spec: TrendSpec, n_outcomes: int, n_periods: int) -> pt.TensorVariable
     return pm.Deterministic("trend", path, dims=(dims.OUTCOME, dims.PERIOD))
 
 
-def availability_effect(spec: AvailabilitySpec) -> pt.TensorVariable:
-    """Effect of the lagged availability index on each outcome's log rate."""
-    return pm.Normal("availability_beta", 0.0, spec.effect_sigma, dims=dims.OUTCOME)
+def availability_term(
+    spec: AvailabilitySpec, a_full: pt.TensorVariable, data: ModelData
+) -> pt.TensorVariable:
+    """Distributed-lag effect of availability on each outcome's log rate, (force, period, outcome).
+
+    beta_k is the total effect per unit of A; lag weights (Dirichlet, shared across outcomes) spread
+    it over lags; force-varying effects are sum-to-zero deviations, so beta_k stays the mean effect.
+    The effect per sd of A over the panel (per draw) is recorded as `availability_effect_per_sd`.
+    """
+    beta = pm.Normal("availability_beta", 0.0, spec.effect_sigma, dims=dims.OUTCOME)
+    n_lag, n_t = len(data.lags), len(data.periods)
+    if n_lag > 1:
+        weights = pm.Dirichlet("lag_weight", a=np.full(n_lag, spec.lag_concentration), dims="lag")
+    else:
+        weights = pt.ones(1)
+    lagged = pt.stack(
+        [a_full[:, data.n_pre - lag : data.n_pre - lag + n_t] for lag in data.lags]
+    )  # (lag, force, period)
+    a_eff = pt.tensordot(weights, lagged, axes=1)  # (force, period)
+    effect = beta[None, :]
+    if spec.force_varying:
+        sd = pm.HalfNormal("availability_beta_force_sd", spec.force_sigma, dims=dims.OUTCOME)
+        z = pm.ZeroSumNormal(
+            "availability_beta_force_z", sigma=1.0, dims=(dims.FORCE, dims.OUTCOME)
+        )
+        effect = pm.Deterministic(
+            "availability_beta_force",
+            beta[None, :] + z * sd[None, :],
+            dims=(dims.FORCE, dims.OUTCOME),
+        )
+    pm.Deterministic("availability_effect_per_sd", beta * within_sd(a_full), dims=dims.OUTCOME)
+    return a_eff[:, :, None] * effect[:, None, :]
+
+
+def within_sd(a):
+    """The sd of availability's within-force variation over the panel (the part the model identifies),
+    the unit of `availability_effect_per_sd`; works on numpy arrays and tensors alike."""
+    return (a - a.mean(axis=-1, keepdims=True)).std()
+
+
+def break_steps(data: ModelData, sigma: float) -> pt.TensorVariable | None:
+    """Step effects of recording breaks, (force, period, outcome); None when there are none."""
+    if not data.steps:
+        return None
+    design = np.zeros((len(data.steps), *data.count.shape))
+    for i, s in enumerate(data.steps):
+        for k in s.outcomes:
+            design[i, s.force, s.active, k] = 1.0
+    delta = pm.Normal("break_step", 0.0, sigma, dims=BREAK_STEP)
+    return pt.tensordot(delta, design, axes=1)
 
 
 def index_dynamics(data: ModelData) -> None:
@@ -82,14 +142,29 @@ def index_dynamics(data: ModelData) -> None:
 
 
 def likelihood(spec: LikelihoodSpec, eta: pt.TensorVariable, data: ModelData) -> None:
-    """Counts of the observed cells only (missing cells are masked, never zero)."""
+    """Counts of the observed quarterly cells (missing cells are masked, never zero), and windowed
+    sums (rolling year, financial year, pooled) through their operators: the sum of quarterly means,
+    as a negative binomial whose variance matches that of the sum of independent quarters."""
     mask = data.observed
     f_i, t_i, k_i = np.nonzero(mask)
     mu = pt.exp(eta[f_i, t_i, k_i])
     y = data.count[mask].astype("int64")
-    if spec.family == "poisson":
-        pm.Poisson("count", mu=mu, observed=y)
-        return
-    inv = pm.HalfNormal("inv_sqrt_phi", sigma=spec.overdispersion_sigma, dims=dims.OUTCOME)
-    phi = pm.Deterministic("phi", 1.0 / inv**2, dims=dims.OUTCOME)
-    pm.NegativeBinomial("count", mu=mu, alpha=phi[k_i], observed=y)
+    phi = None
+    if spec.family == "negative_binomial":
+        inv = pm.HalfNormal("inv_sqrt_phi", sigma=spec.overdispersion_sigma, dims=dims.OUTCOME)
+        phi = pm.Deterministic("phi", 1.0 / inv**2, dims=dims.OUTCOME)
+    if y.size:
+        if phi is None:
+            pm.Poisson("count", mu=mu, observed=y)
+        else:
+            pm.NegativeBinomial("count", mu=mu, alpha=phi[k_i], observed=y)
+    for w in data.windowed:
+        c = w.cells
+        quarterly = pt.exp(eta[c.f_idx[:, None], c.t_idx, w.outcome])
+        mean = quarterly.sum(axis=1)
+        yw = c.y.astype("int64")
+        if phi is None:
+            pm.Poisson(f"window__{w.name}", mu=mean, observed=yw)
+        else:
+            alpha = phi[w.outcome] * mean**2 / (quarterly**2).sum(axis=1)  # moment-matched
+            pm.NegativeBinomial(f"window__{w.name}", mu=mean, alpha=alpha, observed=yw)

@@ -1,9 +1,17 @@
-"""Arrays the model needs, derived once from the panel and the spec (shared by model and predictor)."""
+"""Arrays the model needs, derived once from the panel and the spec (shared by model and predictor).
+
+Time runs over the panel's quarters (`panel_period`); the outcome model covers the quarters from the
+longest availability lag on (`period`), so every lag of availability exists. Indicators and windowed
+outcome series are turned into index arrays here: each observed cell lists the forces it sums over and
+the quarters of its window (the observation operator), so the model only gathers and sums.
+"""
 
 from __future__ import annotations
 
+import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,82 +19,355 @@ import xarray as xr
 
 from forecast import dims
 from forecast.errors import DataError, ForecastWarning, SpecError
-from forecast.spec import ModelSpec
+from forecast.resources import shipped_dir
+from forecast.spec import IndicatorSpec, ModelSpec
+
+PANEL_PERIOD = "panel_period"  # dim of latent availability: every panel quarter
+BREAK_STEP = "recording_break"  # dim of the step effects (variable `break_step`)
+STEP_KINDS = ("recording", "undercount")
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Observed cells of a series through an observation operator: cell i sums the quarters
+    ``t_idx[i]`` (panel-time indices) of the forces in ``members[i]`` (weights; one-hot for a force)."""
+
+    y: np.ndarray  # (n,)
+    t_idx: np.ndarray  # (n, window)
+    f_idx: np.ndarray | None  # (n,) when every cell is one force, else None
+    members: np.ndarray | None  # (n, force) weights when cells cover several forces
+
+    @property
+    def window(self) -> int:
+        return int(self.t_idx.shape[1])
+
+
+@dataclass(frozen=True)
+class IndicatorData:
+    """One availability indicator, aligned."""
+
+    name: str
+    spec: IndicatorSpec
+    cells: Cells
+    level_guess: float  # log of the mean value per 100,000 per quarter (counts) or of the value
+
+
+@dataclass(frozen=True)
+class WindowedOutcome:
+    """An outcome observed as sums over several quarters (rolling year, financial year, pooled)."""
+
+    name: str
+    outcome: int
+    cells: Cells  # t_idx in modelled-period indices
+
+
+@dataclass(frozen=True)
+class Step:
+    """A recording break: a step on the log rate of outcome(s) `outcomes` of force `force` over
+    the modelled quarters where `active` is true."""
+
+    label: str
+    force: int
+    outcomes: list[int]
+    active: np.ndarray  # (period,) bool
 
 
 @dataclass(frozen=True)
 class ModelData:
-    """Panel arrays aligned for the model: the first `lag` quarters only feed the lagged index."""
+    """Panel arrays aligned for the model."""
 
     forces: list[str]
-    periods: pd.PeriodIndex  # modelled quarters (panel quarters from `lag` on)
+    panel_periods: pd.PeriodIndex  # every panel quarter (latent availability runs over these)
+    periods: pd.PeriodIndex  # modelled quarters (panel quarters from the longest lag on)
     outcomes: list[str]
-    log_offset: np.ndarray  # (force, period): log(population / 100,000)
-    index_lagged: np.ndarray  # (force, period): availability index `lag` quarters earlier
-    index_full: np.ndarray  # (force, panel period): the whole observed index
+    lags: list[int]
+    log_pop_full: np.ndarray  # (force, panel_period): log(population / 100,000)
+    index_full: np.ndarray | None  # (force, panel_period): the observed index (kind = "index")
     quarter: np.ndarray  # (period,): 0..3 calendar quarter of each modelled period
     count: np.ndarray  # (force, period, outcome) with NaN for missing cells
+    regions: list[str]
+    region_of: np.ndarray  # (force,) index into regions
+    indicators: list[IndicatorData] = field(default_factory=list)
+    windowed: list[WindowedOutcome] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_pre(self) -> int:
+        """Panel quarters before the first modelled one."""
+        return max(self.lags)
+
+    @property
+    def log_offset(self) -> np.ndarray:
+        """(force, period): log(population / 100,000) over the modelled quarters."""
+        return self.log_pop_full[:, self.n_pre :]
 
     @property
     def observed(self) -> np.ndarray:
-        """Boolean mask of observed (non-missing) cells."""
+        """Boolean mask of observed (non-missing) quarterly cells."""
         return np.isfinite(self.count)
+
+    def lagged(self, full: np.ndarray) -> np.ndarray:
+        """(lag, force, period) slices of a (force, panel_period) array at each lag."""
+        n = len(self.periods)
+        return np.stack([full[:, self.n_pre - lag : self.n_pre - lag + n] for lag in self.lags])
 
     def coords(self) -> dict[str, list]:
         """PyMC coordinates; periods as '2024Q3' strings so results save to NetCDF."""
-        return {
+        out = {
             dims.FORCE: self.forces,
             dims.PERIOD: [str(p) for p in self.periods],
+            PANEL_PERIOD: [str(p) for p in self.panel_periods],
             dims.OUTCOME: self.outcomes,
             dims.QUARTER: [1, 2, 3, 4],
             "period_step": [str(p) for p in self.periods[1:]],
+            "lag": self.lags,
+            dims.GOR: self.regions,
         }
+        if self.indicators:
+            out["indicator"] = [i.name for i in self.indicators]
+        if self.steps:
+            out[BREAK_STEP] = [s.label for s in self.steps]
+        return out
 
 
 def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     """Align the panel with the spec; errors are raised here, before any compilation."""
-    lag = spec.availability.lag
-    var = spec.availability.variable
-    if var not in panel:
-        raise SpecError(
-            f"availability.variable {var!r} is not in the panel (it has {sorted(map(str, panel.data_vars))})"
-        )
+    av = spec.availability
+    lags = av.lags
     present = {str(k) for k in panel[dims.OUTCOME].values}
     outcomes = [k for k in spec.outcomes.names if k in present]
-    absent = [k for k in spec.outcomes.names if k not in present]
-    if not outcomes:
+    windowed_names = {o.outcome for o in spec.observations}
+    absent = [k for k in spec.outcomes.names if k not in present and k not in windowed_names]
+    if not outcomes and not windowed_names:
         raise SpecError(
             f"outcomes.names lists {list(spec.outcomes.names)}, none of which the panel has"
         )
+    outcomes = [k for k in spec.outcomes.names if k in present or k in windowed_names]
     if absent:
         warnings.warn(
-            f"the panel has no {absent} series; fitting {outcomes} only",
+            f"the panel has no {absent} series; fitting {[k for k in outcomes]} only",
             ForecastWarning,
             stacklevel=2,
         )
+        outcomes = [k for k in outcomes if k not in absent]
     n_periods = panel.sizes[dims.PERIOD]
-    if n_periods < lag + 8:
+    n_pre = max(lags)
+    if n_periods < n_pre + 8:
         raise DataError(
-            f"panel has {n_periods} quarters; the model needs at least lag + 8 = {lag + 8}"
+            f"panel has {n_periods} quarters; the model needs at least max lag + 8 = {n_pre + 8}"
         )
-    index = panel[var].transpose(dims.FORCE, dims.PERIOD).values.astype(float)
-    if not np.isfinite(index).all():
-        raise DataError(f"panel variable {var!r} has missing values; the index must be complete")
-    pop = panel[dims.POPULATION].transpose(dims.FORCE, dims.PERIOD).values[:, lag:]
-    count = (
-        panel[dims.COUNT]
-        .sel({dims.OUTCOME: outcomes})
-        .transpose(dims.FORCE, dims.PERIOD, dims.OUTCOME)
-        .values[:, lag:, :]
-    )
-    periods = panel.indexes[dims.PERIOD][lag:]
+    index = None
+    if av.kind == "index":
+        if av.variable not in panel:
+            raise SpecError(
+                f"availability.variable {av.variable!r} is not in the panel "
+                f"(it has {sorted(map(str, panel.data_vars))})"
+            )
+        index = panel[av.variable].transpose(dims.FORCE, dims.PERIOD).values.astype(float)
+        if not np.isfinite(index).all():
+            raise DataError(
+                f"panel variable {av.variable!r} has missing values; the index must be complete"
+            )
+    forces = [str(f) for f in panel[dims.FORCE].values]
+    pop = panel[dims.POPULATION].transpose(dims.FORCE, dims.PERIOD).values.astype(float)
+    count = np.full((len(forces), n_periods, len(outcomes)), np.nan)
+    for j, k in enumerate(outcomes):
+        if k in present:
+            count[:, :, j] = (
+                panel[dims.COUNT].sel({dims.OUTCOME: k}).transpose(dims.FORCE, dims.PERIOD).values
+            )
+    panel_periods = panel.indexes[dims.PERIOD]
+    periods = panel_periods[n_pre:]
+    region_names = [str(r) for r in panel[dims.REGION].values]
+    regions = list(dict.fromkeys(region_names))
+    notes: list[str] = []
+    steps, masked = _breaks(panel, spec, forces, outcomes, periods, notes)
+    count = count[:, n_pre:, :]
+    for f, k, t in masked:
+        count[f, t, k] = np.nan
+    skipped = [i.variable for i in av.indicators if i.optional and i.variable not in panel]
+    if skipped:
+        notes.append(f"optional indicators not in the panel: {', '.join(skipped)}")
+    indicators = [
+        _indicator(panel, ind, forces, regions, region_names, pop)
+        for ind in av.indicators
+        if ind.variable not in skipped
+    ]
+    if av.kind == "latent" and not indicators:
+        raise SpecError("the panel has none of the availability indicators the spec lists")
+    windowed = [
+        _windowed(panel, o, outcomes.index(o.outcome), forces, n_pre, notes)
+        for o in spec.observations
+    ]
     return ModelData(
-        forces=[str(f) for f in panel[dims.FORCE].values],
+        forces=forces,
+        panel_periods=panel_periods,
         periods=periods,
         outcomes=outcomes,
-        log_offset=np.log(pop / 1e5),
-        index_lagged=index[:, : n_periods - lag],
+        lags=lags,
+        log_pop_full=np.log(pop / 1e5),
         index_full=index,
         quarter=np.array([p.quarter - 1 for p in periods]),
         count=count.astype(float),
+        regions=regions,
+        region_of=np.array([regions.index(r) for r in region_names]),
+        indicators=indicators,
+        windowed=windowed,
+        steps=steps,
+        notes=notes,
     )
+
+
+def _window_of(panel: xr.Dataset, variable: str, override: int | None) -> int:
+    if override is not None:
+        return override
+    return int(panel[variable].attrs.get("window_quarters", 1))
+
+
+def _need(panel: xr.Dataset, variable: str, where: str) -> xr.DataArray:
+    if variable not in panel:
+        raise SpecError(
+            f"{where} variable {variable!r} is not in the panel "
+            f"(it has {sorted(map(str, panel.data_vars))})"
+        )
+    return panel[variable]
+
+
+def _indicator(
+    panel: xr.Dataset,
+    ind: IndicatorSpec,
+    forces: list[str],
+    regions: list[str],
+    region_names: list[str],
+    pop: np.ndarray,
+) -> IndicatorData:
+    """Observed cells of an indicator with their operator (forces summed, quarters summed)."""
+    da = _need(panel, ind.variable, "availability.indicators")
+    w = _window_of(panel, ind.variable, ind.window)
+    n_f = pop.shape[0]
+    if set(da.dims) == {dims.FORCE, dims.PERIOD}:
+        values = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
+        f_i, t_i = np.nonzero(np.isfinite(values))
+        keep = t_i >= w - 1
+        f_i, t_i = f_i[keep], t_i[keep]
+        y = values[f_i, t_i]
+        members = None
+    elif dims.GOR in da.dims or da.dims == (dims.PERIOD,):
+        if da.dims == (dims.PERIOD,):
+            labels, grid = ["all"], da.values[None, :].astype(float)
+            member_rows = np.ones((1, n_f))
+        else:
+            grid_da = da.transpose(dims.GOR, dims.PERIOD)
+            labels = [str(r) for r in grid_da[dims.GOR].values]
+            grid = grid_da.values.astype(float)
+            member_rows = np.array(
+                [[float(region_names[f] == r) for f in range(n_f)] for r in labels]
+            )
+        if ind.family == "lognormal":  # an average: population weights
+            member_rows = member_rows * pop.mean(axis=1)[None, :]
+            member_rows = member_rows / member_rows.sum(axis=1, keepdims=True)
+        r_i, t_i = np.nonzero(np.isfinite(grid))
+        keep = (t_i >= w - 1) & (member_rows[r_i].sum(axis=1) > 0)
+        r_i, t_i = r_i[keep], t_i[keep]
+        y = grid[r_i, t_i]
+        members, f_i = member_rows[r_i], None
+    else:
+        raise SpecError(
+            f"indicator {ind.variable!r} has dims {da.dims}; expected (force, period), "
+            "(gor, period) or (period,)"
+        )
+    if y.size == 0:
+        raise DataError(f"indicator {ind.variable!r} has no observed cells inside the panel")
+    if ind.family == "negative_binomial":
+        if (y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any():
+            raise DataError(
+                f"indicator {ind.variable!r} has negative or fractional values; the negative "
+                'binomial family needs counts (use family = "lognormal" for prices)'
+            )
+        exposure = (
+            (pop[f_i, t_i].sum() if f_i is not None else (members * pop[:, t_i].T).sum()) * w / 1e5
+        )
+        level = float(np.log(max(y.sum(), 0.5) / exposure))
+    else:
+        if (y <= 0).any():
+            raise DataError(f"indicator {ind.variable!r} has values <= 0; lognormal needs > 0")
+        level = float(np.log(y).mean())
+    t_idx = t_i[:, None] - np.arange(w)[::-1][None, :]
+    return IndicatorData(ind.variable, ind, Cells(y, t_idx, f_i, members), level)
+
+
+def _windowed(
+    panel: xr.Dataset, obs, k: int, forces: list[str], n_pre: int, notes: list[str]
+) -> WindowedOutcome:
+    """An outcome's rolling-year / financial-year / pooled sums as windows over modelled quarters."""
+    da = _need(panel, obs.variable, "observations")
+    if set(da.dims) != {dims.FORCE, dims.PERIOD}:
+        raise SpecError(f"observations variable {obs.variable!r} must have dims (force, period)")
+    w = _window_of(panel, obs.variable, obs.window)
+    values = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
+    f_i, t_i = np.nonzero(np.isfinite(values))
+    start = t_i - (w - 1) - n_pre  # first modelled quarter of each window
+    keep = start >= 0
+    if (~keep).any():
+        notes.append(
+            f"{obs.variable}: {int((~keep).sum())} values whose window starts before the first "
+            "modelled quarter are not used"
+        )
+    f_i, t_i = f_i[keep], t_i[keep] - n_pre
+    y = values[f_i, t_i + n_pre]
+    if (y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any():
+        raise DataError(f"observations variable {obs.variable!r} has negative or fractional counts")
+    t_idx = t_i[:, None] - np.arange(w)[::-1][None, :]
+    return WindowedOutcome(obs.variable, k, Cells(y, t_idx, f_i, None))
+
+
+def break_register(panel: xr.Dataset, spec: ModelSpec) -> pd.DataFrame:
+    """The break register the fit uses: the spec's file if given, else the panel's own (attribute
+    ``breaks``, JSON rows written by ingest or the simulator); empty when breaks are disabled."""
+    cols = ["force", "series", "start", "end", "kind", "reason"]
+    if not spec.breaks.enabled:
+        return pd.DataFrame(columns=cols)
+    if spec.breaks.file:
+        path = Path(spec.breaks.file)
+        if not path.exists():
+            path = shipped_dir("data") / spec.breaks.file
+        if not path.exists():
+            raise SpecError(f"breaks.file {spec.breaks.file!r}: no such file")
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    else:
+        table = pd.DataFrame(json.loads(panel.attrs.get("breaks", "[]")), dtype=str)
+    for c in cols:
+        if c not in table:
+            table[c] = ""
+    return table[cols].fillna("")
+
+
+def _breaks(panel, spec, forces, outcomes, periods, notes):
+    """Steps for force-specific recording breaks; cells to mask for 'missing' rows."""
+    table = break_register(panel, spec)
+    steps, masked = [], []
+    for b in table.itertuples(index=False):
+        if b.force == "all" or b.force not in forces:
+            if b.force == "all" and b.kind in STEP_KINDS:
+                notes.append(
+                    f"break {b.series} from {b.start or 'start'}: all forces; left to trend"
+                )
+            continue
+        ks = [outcomes.index(k) for k in outcomes if b.series in ("all", k)]
+        if not ks:
+            continue
+        start = pd.Period(b.start, freq="Q") if b.start else periods[0]
+        end = pd.Period(b.end, freq="Q") if b.end else periods[-1]
+        active = np.array([start <= p <= end for p in periods])
+        if not active.any():
+            continue
+        f = forces.index(b.force)
+        if b.kind == "missing":
+            masked += [(f, k, t) for k in ks for t in np.flatnonzero(active)]
+        elif b.kind in STEP_KINDS:
+            if active.all():
+                notes.append(f"break {b.force} {b.series}: covers every quarter; not separable")
+                continue
+            steps.append(Step(f"{b.force}: {b.series} {start}-{end}", f, ks, active))
+    return steps, masked

@@ -191,7 +191,7 @@ def test_data_check_and_show(tmp_path, small_sim):
         "source",
         "vintage",
     ]
-    assert set(long["series"]) >= {"homicide", "robbery", "knife", "population", "supply_offences"}
+    assert set(long["series"]) >= {"homicide", "robbery", "knife", "population", "trafficking"}
     assert len(long[long["series"] == "robbery"]) == 6 * 16
     rates = pd.read_csv(tmp_path / "rates.csv")
     assert set(rates["area_level"]) == {"force", "region", "national"}

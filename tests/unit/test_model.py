@@ -18,7 +18,7 @@ def test_model_has_named_dims(small_panel):
     # lag 1: the first panel quarter only feeds the lagged index
     assert len(data.periods) == small_panel.sizes["period"] - 1
     np.testing.assert_array_equal(
-        data.index_lagged[:, 1], small_panel["availability_index"].values[:, 1]
+        data.lagged(data.index_full)[0][:, 1], small_panel["availability_index"].values[:, 1]
     )
 
 
@@ -42,7 +42,11 @@ def test_numpy_log_rate_matches_the_model_likelihood(small_panel, spec_name):
 
     post = xr.Dataset(post, coords={k: list(v) for k, v in model.coords.items()})
     trend = post["trend"].values.reshape(1, *post["trend"].shape[2:]) if "trend" in post else None
-    eta = _log_rate(post, spec, data.log_offset, data.index_lagged[None], data.quarter, trend)[0]
+    a_path = (
+        data.index_full[None] if data.index_full is not None else post["availability"].values[0]
+    )
+    t = np.arange(len(data.periods))
+    eta = _log_rate(post, spec, data, t, data.log_offset, a_path, data.quarter, trend)[0]
     phi = values["phi"]
     y = data.count
     expected = stats.nbinom.logpmf(y, phi[None, None, :], phi / (phi + np.exp(eta))).sum()
@@ -64,6 +68,6 @@ def test_spec_panel_mismatch_is_caught_before_compiling(small_panel):
     with pytest.raises(SpecError, match=r"availability\.variable 'purity' is not in the panel"):
         prepare_data(small_panel, spec)
     with pytest.raises(
-        DataError, match="panel has 5 quarters; the model needs at least lag \\+ 8 = 9"
+        DataError, match="panel has 5 quarters; the model needs at least max lag \\+ 8 = 9"
     ):
         prepare_data(small_panel.isel(period=slice(0, 5)), load_spec("default"))

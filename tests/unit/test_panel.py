@@ -32,7 +32,7 @@ def test_csv_round_trip(tmp_path, small_panel, table):
     back = load_panel(_write(tmp_path, table))
     np.testing.assert_array_equal(back["count"].values, small_panel["count"].values)
     assert list(back["force"].values) == list(small_panel["force"].values)
-    assert "supply_offences" in back
+    assert "trafficking" in back
 
 
 def test_csv_aliases_are_normalised(tmp_path, table):

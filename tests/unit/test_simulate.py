@@ -27,7 +27,7 @@ def test_default_panel_is_43_forces_with_realistic_rates():
     assert (ds["count"] >= 0).all() and np.array_equal(ds["count"], np.round(ds["count"]))
     # supply offences about 1-2 per 10,000 population per quarter
     supply_rate = float(
-        (ds["supply_offences"].sum("force") / ds["population"].sum("force")).mean() * 1e4
+        (ds["trafficking"].sum("force") / ds["population"].sum("force")).mean() * 1e4
     )
     assert 0.8 < supply_rate < 2.5
 

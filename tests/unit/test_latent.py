@@ -1,0 +1,176 @@
+"""Latent availability, observation operators and recording breaks: specs, data alignment, likelihood."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from forecast.errors import SpecError
+from forecast.model import build_model, prepare_data
+from forecast.model.availability import ar1_filter
+from forecast.simulate import mixed_frequency, simulate_panel
+from forecast.spec import load_spec, parse_spec
+
+OBSERVATIONS = (
+    '[[observations]]\nvariable = "knife_fy"\noutcome = "knife"\n'
+    '[[observations]]\nvariable = "robbery_rolling_year"\noutcome = "robbery"\n'
+)
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    """8 forces x 24 quarters, a simulated recording break in Kent, the awkward shapes applied."""
+    forces = [
+        "Kent",
+        "Essex",
+        "Surrey",
+        "Sussex",
+        "Greater Manchester",
+        "Merseyside",
+        "Dyfed-Powys",
+    ]
+    tree = simulate_panel(
+        n_periods=32,
+        start="2016Q2",
+        forces=forces,
+        seed=5,
+        breaks=[{"force": "Kent", "outcome": "robbery", "start": "2019Q1", "factor": 1.4}],
+    )
+    return mixed_frequency(tree["panel"].to_dataset(), rolling_forces=3), tree
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[availability]\nkind = "latent"', "needs at least one [[availability.indicators]]"),
+        ("[availability]\nlag = 2\nmax_lag = 1", "max_lag (1) must be >= lag (2)"),
+        (
+            '[outcomes]\nnames = ["robbery"]\n[[observations]]\nvariable = "x"\noutcome = "knife"',
+            "observations name outcomes ['knife'] not in outcomes.names",
+        ),
+        (
+            '[[availability.indicators]]\nvariable = "a"\n[[availability.indicators]]\nvariable = "a"',
+            "indicators repeat a variable",
+        ),
+        ('[[availability.indicators]]\nvariable = "a"\nsign = 2', "availability.indicators.0.sign"),
+    ],
+)
+def test_bad_latent_specs_fail_before_compiling(text, message):
+    with pytest.raises(SpecError) as err:
+        parse_spec(text, "s.toml")
+    assert message in str(err.value) and str(err.value).startswith("s.toml: ")
+
+
+def test_ar1_filter_gives_unit_variance_with_the_right_autocorrelation():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4000, 30))
+    x = ar1_filter(z, 0.7, 30).eval()
+    assert x.var(axis=0) == pytest.approx(np.ones(30), abs=0.08)
+    lag1 = np.mean(x[:, 1:] * x[:, :-1])
+    assert lag1 == pytest.approx(0.7, abs=0.03)
+
+
+def test_mixed_frequency_sums_match_the_quarters(mixed):
+    panel, tree = mixed
+    full = tree["panel"].to_dataset()
+    knife = full["count"].sel(outcome="knife", force="Essex")
+    fy = panel["knife_fy"].sel(force="Essex")
+    end = fy.dropna("period")["period"].values[1]
+    i = list(panel.indexes["period"]).index(end)
+    assert float(fy.sel(period=end)) == float(knife.isel(period=slice(i - 3, i + 1)).sum())
+    rolling = panel["robbery_rolling_year"].sel(force="Kent")
+    assert np.isnan(rolling.isel(period=2)) and np.isfinite(rolling.isel(period=3))
+    assert panel["count"].sel(outcome="knife").isnull().all()
+    gmp = panel["count"].sel(force="Greater Manchester", period=["2019Q3", "2019Q4"])
+    assert gmp.isnull().all()
+    kinds = {b["kind"] for b in json.loads(panel.attrs["breaks"])}
+    assert kinds == {"recording", "missing"}
+
+
+def test_operators_index_the_right_quarters_and_forces(mixed):
+    panel, _ = mixed
+    spec = parse_spec(
+        '[availability]\nkind = "latent"\nlag = 1\nmax_lag = 2\n'
+        '[[availability.indicators]]\nvariable = "seizures_class_a_fy"\n'
+        '[[availability.indicators]]\nvariable = "price_index"\nfamily = "lognormal"\nsign = -1\n'
+        + OBSERVATIONS
+    )
+    data = prepare_data(panel, spec)
+    assert data.lags == [1, 2] and len(data.periods) == panel.sizes["period"] - 2
+    fy, price = data.indicators
+    assert fy.cells.window == 4 and (np.diff(fy.cells.t_idx, axis=1) == 1).all()
+    periods = panel.indexes["period"]
+    assert {periods[t].quarter for t in fy.cells.t_idx[:, -1]} == {1}  # FY ends in Jan-Mar
+    assert price.cells.f_idx is None and np.allclose(price.cells.members.sum(axis=1), 1)
+    rolling = next(w for w in data.windowed if w.name == "robbery_rolling_year")
+    assert rolling.cells.t_idx.min() >= 0  # windows reaching before the modelled quarters dropped
+    assert any("robbery_rolling_year" in n for n in data.notes)
+    # the recording break gets a step from 2019Q1; the missing half-year masks GMP's cells
+    (step,) = data.steps
+    assert step.label.startswith("Kent: robbery 2019Q1")
+    assert str(data.periods[np.flatnonzero(step.active)[0]]) == "2019Q1"
+    g = data.forces.index("Greater Manchester")
+    assert np.isnan(data.count[g, [str(p) for p in data.periods].index("2019Q3"), :]).all()
+
+
+def test_windowed_likelihood_is_a_moment_matched_negative_binomial(mixed):
+    panel, _ = mixed
+    spec = parse_spec(OBSERVATIONS)
+    model, data = build_model(panel, spec)
+    point = model.initial_point(random_seed=1)
+    outs = model.unobserved_value_vars
+    values = dict(
+        zip([v.name for v in outs], model.compile_fn(outs, point_fn=True)(point), strict=True)
+    )
+    phi, trend, u = values["phi"], values["trend"], values["force_effect"]
+    season, beta = values["season"], values["availability_beta"]
+    intercept = point["intercept"]
+    a = data.lagged(data.index_full)[0]
+    eta = (
+        data.log_offset[:, :, None]
+        + intercept[None, None, :]
+        + u.T[:, None, :]
+        + beta[None, None, :] * a[:, :, None]
+        + season[:, data.quarter].T[None, :, :]
+        + trend.T[None, :, :]
+    )
+    steps = values["break_step"]
+    for i, s in enumerate(data.steps):
+        for k in s.outcomes:
+            eta[s.force, s.active, k] += steps[i]
+    w = next(w for w in data.windowed if w.name == "knife_fy")
+    q = np.exp(eta[w.cells.f_idx[:, None], w.cells.t_idx, w.outcome])
+    mean = q.sum(axis=1)
+    alpha = phi[w.outcome] * mean**2 / (q**2).sum(axis=1)
+    expected = stats.nbinom.logpmf(w.cells.y, alpha, alpha / (alpha + mean)).sum()
+    logp = model.compile_logp(vars=[model["window__knife_fy"]], sum=True)(point)
+    assert float(logp) == pytest.approx(expected, rel=1e-8)
+
+
+def test_latent_model_has_named_dims_and_a_finite_density(mixed):
+    panel, _ = mixed
+    model, data = build_model(panel, load_spec("latent"))
+    assert model.named_vars_to_dims["availability"] == ("force", "panel_period")
+    assert model.named_vars_to_dims["availability_effect_per_sd"] == ("outcome",)
+    assert np.isfinite(model.compile_logp()(model.initial_point(random_seed=2)))
+    names = [i.name for i in data.indicators]
+    assert names[:2] == ["trafficking", "possession_excl_cannabis"] and "price_index" in names
+    assert any("optional indicators not in the panel" in n for n in data.notes)
+
+
+@pytest.mark.slow
+def test_latent_fit_forecasts_non_negative_integers_from_projected_availability(small_panel):
+    from forecast.fit import fit, sampler_settings
+    from forecast.predict import predict
+
+    spec = load_spec("latent")
+    tree = fit(
+        small_panel, spec, sampler_settings(spec, draws=30, tune=30, chains=2), progress=False
+    )
+    pred = predict(tree, horizon=3, seed=1)
+    count = pred["count"].values
+    assert count.dtype.kind == "i" and (count >= 0).all()
+    assert list(pred["horizon"].values[-3:]) == [1, 2, 3]
+    future = pred["count"].isel(period=slice(-3, None))
+    assert float(future.std()) > 0  # availability and trend are projected, not held
