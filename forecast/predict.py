@@ -51,23 +51,29 @@ def _future_latent(
     post: xr.Dataset, data: ModelData, steps: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Simulate (sample, force, steps) future latent availability: each AR(1) component continues
-    from its last fitted value with its own persistence and innovation sd (shares of unit variance)."""
+    from its last (raw) value with its own persistence and innovation sd, then is centred and scaled
+    as in the fit."""
     share = _draws(post, "availability_share", "availability_component")
     rho = _draws(post, "availability_rho", "availability_component")
     sd = np.sqrt(share) * np.sqrt(1 - rho**2)  # innovation sd of each component
     nat = _draws(post, "availability_national_last")[:, None]
     force = _draws(post, "availability_force_last", dims.FORCE)
     regional = "availability_regional_last" in post
-    reg = _draws(post, "availability_regional_last", dims.GOR) if regional else None
+    reg = _draws(post, "availability_regional_last", dims.FORCE) if regional else None
+    offset = _draws(post, "availability_offset", dims.FORCE)
+    scale = _draws(post, "availability_scale")[:, None]
     out = np.empty((share.shape[0], len(data.forces), steps))
+    # one regional innovation per region, shared by its forces
+    first = np.array([list(data.region_of).index(r) for r in data.region_of])
     for j in range(steps):
         nat = rho[:, :1] * nat + sd[:, :1] * rng.normal(size=nat.shape)
         force = rho[:, -1:] * force + sd[:, -1:] * rng.normal(size=force.shape)
-        a = nat + force
+        raw = nat + force
         if regional:
-            reg = rho[:, 1:2] * reg + sd[:, 1:2] * rng.normal(size=reg.shape)
-            a = a + reg[:, data.region_of]
-        out[:, :, j] = a
+            shock = rng.normal(size=(reg.shape[0], len(data.regions)))[:, data.region_of]
+            reg = rho[:, 1:2] * reg[:, first] + sd[:, 1:2] * shock
+            raw = raw + reg
+        out[:, :, j] = (raw - offset) / scale
     return out
 
 

@@ -118,7 +118,7 @@ class AvailabilitySpec(_Strict):
         0.05, gt=0, description="HalfNormal scale of the force sd of effects"
     )
     regional: bool = True
-    parameterisation: Literal["centred", "non_centred"] = "centred"  # of the force AR(1) paths
+    parameterisation: Literal["centred", "non_centred"] = "non_centred"  # of the force AR(1) paths
     indicators: tuple[IndicatorSpec, ...] = ()
 
     @model_validator(mode="after")

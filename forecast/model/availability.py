@@ -1,12 +1,12 @@
 """Latent Class A availability and its measurement model.
 
-A[f, t] = national[t] + regional[region(f), t] + force[f, t], three stationary AR(1) processes whose
-marginal variances are shares of 1 (a Dirichlet split), so A has unit scale by construction, each
-centred over the panel's quarters (levels are not identified: between-force differences in the
-indicators are enforcement intensity, absorbed by each indicator's force levels); the
-scale convention is what fixes the loadings' size, and the sign convention is each indicator's
+A[f, t] = (national[t] + regional[region(f), t] + force[f, t] - force mean) / scale: three stationary
+AR(1) processes whose marginal variances are Dirichlet shares of 1, centred per force over the panel's
+quarters (levels are not identified: between-force differences in the indicators are enforcement
+intensity, absorbed by each indicator's force levels) and scaled so A's within-force variation has sd
+exactly 1 (the scale convention; effects are then per sd). The sign convention is each indicator's
 loading sign, fixed by meaning (more trafficking offences, seizures, deaths: more availability; a
-higher price: less). Every AR(1) is non-centred: A is a linear filter of standard-normal innovations.
+higher price: less). The AR(1) paths are non-centred: linear filters of standard-normal innovations.
 
 Each indicator j is observed through its operator (see :mod:`forecast.model.data`):
 counts ~ NegBin(sum over the cell's forces and quarters of exp(log pop + a_j + g_j[f] + l_j A[f, t])),
@@ -38,13 +38,29 @@ def ar1_filter(z: pt.TensorVariable, rho: pt.TensorVariable, n_t: int) -> pt.Ten
     return pt.dot(z, (power * lower * scale).T)
 
 
-def centre(path: pt.TensorVariable) -> pt.TensorVariable:
-    """Remove each series' mean over time (the last axis)."""
-    return path - path.mean(axis=-1, keepdims=True)
+def national_component(
+    sd: pt.TensorVariable, rho: pt.TensorVariable, n_t: int
+) -> pt.TensorVariable:
+    """The national path, centred parameterisation on the zero-mean subspace.
+
+    The data pin the national path down (every force informs it), so a non-centred path would tie
+    its innovations to the AR(1)'s persistence and sd; a centred AR(1) path would keep a prior-only
+    level whose scale grows with the persistence (a funnel). So the path lives on the zero-sum
+    subspace (its level is not identified anyway) with the AR(1) density as its prior there: a
+    ZeroSumNormal(1) variable re-weighted by a Potential to the AR(1) density.
+    """
+    x = pm.ZeroSumNormal("availability_national", sigma=1.0, dims=PANEL_PERIOD)
+    innov = sd * pt.sqrt(1 - rho**2)
+    ar1 = (
+        pm.logp(pm.Normal.dist(0.0, sd), x[0])
+        + pm.logp(pm.Normal.dist(rho * x[:-1], innov), x[1:]).sum()
+    )
+    pm.Potential("availability_national_ar1", ar1 - pm.logp(pm.Normal.dist(0.0, 1.0), x).sum())
+    return x
 
 
 def latent_availability(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVariable:
-    """A (force, panel_period) with unit marginal variance; adds its variables to the model."""
+    """A (force, panel_period), within-force sd 1; adds its variables to the model."""
     n_t = data.log_pop_full.shape[1]
     parts = ["national", "regional", "force"] if spec.regional else ["national", "force"]
     pm.modelcontext(None).add_coord("availability_component", parts)
@@ -73,18 +89,24 @@ def latent_availability(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVar
         path = sd[i] * ar1_filter(z if dim else z[None, :], rho[i], n_t)
         return path if dim else path[0]
 
-    # each path is centred over the panel's quarters: a level shift of A is not identified (every
-    # indicator's level and every force's enforcement level absorbs it), so it is removed
-    national = centre(component("national", 0, ()))
-    force = centre(component("force", len(parts) - 1, (dims.FORCE,)))
-    a = national[None, :] + force
+    # Each path is centred over the panel's quarters: a level shift of A is not identified (every
+    # indicator's level and every force's enforcement level absorbs it). A is then divided by the sd
+    # of its within-force variation, so its scale is fixed exactly (loadings x scale would otherwise
+    # be a ridge that the sampler crawls along) and effects are per sd by construction.
+    raw = {"national": national_component(sd[0], rho[0], n_t)[None, :]}
+    raw["force"] = component("force", len(parts) - 1, (dims.FORCE,))
     if spec.regional:
-        regional = centre(component("regional", 1, (dims.GOR,)))
-        a = a + regional[data.region_of]
-        pm.Deterministic("availability_regional_last", regional[:, -1], dims=dims.GOR)
-    pm.Deterministic("availability_national_last", national[-1])
-    pm.Deterministic("availability_force_last", force[:, -1], dims=dims.FORCE)
-    return pm.Deterministic("availability", a, dims=(dims.FORCE, PANEL_PERIOD))
+        raw["regional"] = component("regional", 1, (dims.GOR,))[data.region_of]
+    offset = sum(x.mean(axis=-1, keepdims=True) for x in raw.values())  # (force, 1)
+    a_raw = sum(raw.values()) - offset
+    scale = pm.Deterministic("availability_scale", a_raw.std())
+    pm.Deterministic("availability_offset", offset[:, 0], dims=dims.FORCE)
+    # raw last values of each component: forecasts continue them, then centre and scale alike
+    pm.Deterministic("availability_national_last", raw["national"][0, -1])
+    pm.Deterministic("availability_force_last", raw["force"][:, -1], dims=dims.FORCE)
+    if spec.regional:
+        pm.Deterministic("availability_regional_last", raw["regional"][:, -1], dims=dims.FORCE)
+    return pm.Deterministic("availability", a_raw / scale, dims=(dims.FORCE, PANEL_PERIOD))
 
 
 def _operator_sum(values: pt.TensorVariable, cells: Cells) -> pt.TensorVariable:
