@@ -99,7 +99,7 @@ def latent_availability(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVar
         raw["regional"] = component("regional", 1, (dims.GOR,))[data.region_of]
     offset = sum(x.mean(axis=-1, keepdims=True) for x in raw.values())  # (force, 1)
     a_raw = sum(raw.values()) - offset
-    scale = pm.Deterministic("availability_scale", a_raw.std())
+    scale = pm.Deterministic("availability_scale", pt.sqrt(a_raw.var() + 1e-12))  # > 0 at 0
     pm.Deterministic("availability_offset", offset[:, 0], dims=dims.FORCE)
     # raw last values of each component: forecasts continue them, then centre and scale alike
     pm.Deterministic("availability_national_last", raw["national"][0, -1])
