@@ -104,6 +104,11 @@ def fit(
         random_seed=sampler.seed,
         progressbar=progress,
         compute_convergence_checks=False,
+        **(
+            {"nuts": {"adaptation": sampler.adaptation}}
+            if sampler.backend == "nutpie" and sampler.adaptation != "diag"
+            else {}
+        ),
     )
     wall = time.perf_counter() - start
     tree = _drop_unsaveable(tree)

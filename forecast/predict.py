@@ -53,25 +53,35 @@ def _future_latent(
     """Simulate (sample, force, steps) future latent availability: each AR(1) component continues
     from its last (raw) value with its own persistence and innovation sd, then is centred and scaled
     as in the fit."""
-    share = _draws(post, "availability_share", "availability_component")
     rho = _draws(post, "availability_rho", "availability_component")
-    sd = np.sqrt(share) * np.sqrt(1 - rho**2)  # innovation sd of each component
+    if "availability_share" in post:
+        marginal = np.sqrt(_draws(post, "availability_share", "availability_component"))
+    else:
+        marginal = _draws(post, "availability_sd", "availability_component")
+    sd = marginal * np.sqrt(1 - rho**2)  # innovation sd of each component
     nat = _draws(post, "availability_national_last")[:, None]
     force = _draws(post, "availability_force_last", dims.FORCE)
     regional = "availability_regional_last" in post
     reg = _draws(post, "availability_regional_last", dims.FORCE) if regional else None
     offset = _draws(post, "availability_offset", dims.FORCE)
     scale = _draws(post, "availability_scale")[:, None]
-    out = np.empty((share.shape[0], len(data.forces), steps))
-    # one regional innovation per region, shared by its forces
-    first = np.array([list(data.region_of).index(r) for r in data.region_of])
+    out = np.empty((rho.shape[0], len(data.forces), steps))
+    # innovations obey the fit's constraints: regional ones sum to zero over regions, force ones
+    # over the forces of their region (the constraints are linear, so the paths keep obeying them)
+    group_of = data.region_of if regional else np.zeros(len(data.forces), int)
+    n_groups = group_of.max() + 1
+    counts = np.bincount(group_of, minlength=n_groups)
     for j in range(steps):
         nat = rho[:, :1] * nat + sd[:, :1] * rng.normal(size=nat.shape)
-        force = rho[:, -1:] * force + sd[:, -1:] * rng.normal(size=force.shape)
+        eps = rng.normal(size=force.shape)
+        sums = np.stack([eps[:, group_of == g].sum(axis=1) for g in range(n_groups)], axis=1)
+        eps = eps - (sums / counts)[:, group_of]
+        force = rho[:, -1:] * force + sd[:, -1:] * eps
         raw = nat + force
         if regional:
-            shock = rng.normal(size=(reg.shape[0], len(data.regions)))[:, data.region_of]
-            reg = rho[:, 1:2] * reg[:, first] + sd[:, 1:2] * shock
+            shock = rng.normal(size=(reg.shape[0], len(data.regions)))
+            shock = (shock - shock.mean(axis=1, keepdims=True))[:, data.region_of]
+            reg = rho[:, 1:2] * reg + sd[:, 1:2] * shock
             raw = raw + reg
         out[:, :, j] = (raw - offset) / scale
     return out

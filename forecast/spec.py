@@ -119,6 +119,9 @@ class AvailabilitySpec(_Strict):
     )
     regional: bool = True
     parameterisation: Literal["centred", "non_centred"] = "non_centred"  # of the force AR(1) paths
+    # "unit_sd": A's within-force sd is 1 exactly (components' variances are Dirichlet shares);
+    # "first_loading": the first indicator's loading is its sign x 1 and component sds are free
+    scale: Literal["unit_sd", "first_loading"] = "first_loading"
     indicators: tuple[IndicatorSpec, ...] = ()
 
     @model_validator(mode="after")
@@ -176,6 +179,9 @@ class SamplerSpec(_Strict):
     chains: int = Field(4, ge=1)
     target_accept: float = Field(0.9, gt=0, lt=1)
     seed: int = 1
+    # nutpie's mass-matrix adaptation: "low_rank" adds the leading posterior correlations (helps
+    # models with a few long correlated directions, such as latent factors); other backends ignore it
+    adaptation: Literal["diag", "low_rank"] = "diag"
 
 
 class ModelSpec(_Strict):

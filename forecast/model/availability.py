@@ -38,6 +38,12 @@ def ar1_filter(z: pt.TensorVariable, rho: pt.TensorVariable, n_t: int) -> pt.Ten
     return pt.dot(z, (power * lower * scale).T)
 
 
+def member_means(data: ModelData) -> np.ndarray:
+    """(region, force) matrix averaging the forces of each region."""
+    m = (data.region_of[None, :] == np.arange(len(data.regions))[:, None]).astype(float)
+    return m / m.sum(axis=1, keepdims=True)
+
+
 def national_component(
     sd: pt.TensorVariable, rho: pt.TensorVariable, n_t: int
 ) -> pt.TensorVariable:
@@ -64,11 +70,15 @@ def latent_availability(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVar
     n_t = data.log_pop_full.shape[1]
     parts = ["national", "regional", "force"] if spec.regional else ["national", "force"]
     pm.modelcontext(None).add_coord("availability_component", parts)
-    share = pm.Dirichlet(
-        "availability_share", a=np.full(len(parts), 2.0), dims="availability_component"
-    )
+    unit = spec.scale == "unit_sd"
+    if unit:
+        share = pm.Dirichlet(
+            "availability_share", a=np.full(len(parts), 2.0), dims="availability_component"
+        )
+        sd = pt.sqrt(share)
+    else:
+        sd = pm.HalfNormal("availability_sd", 1.0, dims="availability_component")
     rho = pm.Beta("availability_rho", 3.0, 1.5, dims="availability_component")
-    sd = pt.sqrt(share)
     centred = spec.parameterisation == "centred"
 
     def component(name: str, i: int, dim: tuple[str, ...]) -> pt.TensorVariable:
@@ -93,13 +103,25 @@ def latent_availability(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVar
     # indicator's level and every force's enforcement level absorbs it). A is then divided by the sd
     # of its within-force variation, so its scale is fixed exactly (loadings x scale would otherwise
     # be a ridge that the sampler crawls along) and effects are per sd by construction.
+    # Regional paths sum to zero over regions and force paths over the forces of their region (over
+    # all forces without regions), at every quarter: otherwise national + regional + force is not a
+    # unique decomposition, and the sampler wanders along the ridges between them.
+    group = (
+        member_means(data)
+        if spec.regional
+        else np.full((1, len(data.forces)), 1 / len(data.forces))
+    )
+    group_of = data.region_of if spec.regional else np.zeros(len(data.forces), int)
     raw = {"national": national_component(sd[0], rho[0], n_t)[None, :]}
-    raw["force"] = component("force", len(parts) - 1, (dims.FORCE,))
+    force = component("force", len(parts) - 1, (dims.FORCE,))
+    raw["force"] = force - pt.dot(pt.as_tensor(group), force)[group_of]
     if spec.regional:
-        raw["regional"] = component("regional", 1, (dims.GOR,))[data.region_of]
+        regional = component("regional", 1, (dims.GOR,))
+        raw["regional"] = (regional - regional.mean(axis=0, keepdims=True))[data.region_of]
     offset = sum(x.mean(axis=-1, keepdims=True) for x in raw.values())  # (force, 1)
     a_raw = sum(raw.values()) - offset
-    scale = pm.Deterministic("availability_scale", pt.sqrt(a_raw.var() + 1e-12))  # > 0 at 0
+    within = pt.sqrt(a_raw.var() + 1e-12)  # > 0 even when every path is 0
+    scale = pm.Deterministic("availability_scale", within if unit else pt.ones(()))
     pm.Deterministic("availability_offset", offset[:, 0], dims=dims.FORCE)
     # raw last values of each component: forecasts continue them, then centre and scale alike
     pm.Deterministic("availability_national_last", raw["national"][0, -1])
@@ -117,11 +139,15 @@ def _operator_sum(values: pt.TensorVariable, cells: Cells) -> pt.TensorVariable:
     return (per_quarter.sum(axis=2) * pt.as_tensor(cells.members.T)).sum(axis=0)
 
 
-def indicators(a: pt.TensorVariable, data: ModelData) -> None:
-    """Likelihood of every indicator given A; loadings signed by meaning."""
-    for ind in data.indicators:
+def indicators(a: pt.TensorVariable, data: ModelData, fix_first: bool = False) -> None:
+    """Likelihood of every indicator given A; loadings signed by meaning (the first one fixed at its
+    sign when `fix_first`, the scale convention "first_loading")."""
+    for i, ind in enumerate(data.indicators):
         name, spec, cells = ind.name, ind.spec, ind.cells
-        loading = spec.sign * pm.HalfNormal(f"loading_abs__{name}", spec.loading_sigma)
+        if fix_first and i == 0:
+            loading = pt.as_tensor(float(spec.sign))
+        else:
+            loading = spec.sign * pm.HalfNormal(f"loading_abs__{name}", spec.loading_sigma)
         pm.Deterministic(f"loading__{name}", loading)
         level = pm.Normal(f"level__{name}", ind.level_guess, 1.0)
         by_force = cells.f_idx is not None

@@ -27,7 +27,7 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
             eta = eta + c.force_effects(spec.force_effects).T[:, None, :]
         if spec.availability.kind == "latent":
             a_full = av.latent_availability(spec.availability, data)
-            av.indicators(a_full, data)
+            av.indicators(a_full, data, fix_first=spec.availability.scale == "first_loading")
         else:
             a_full = pt.as_tensor(data.index_full)
             c.index_dynamics(data)
