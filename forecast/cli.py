@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from forecast.cli_common import STATE, Force, guard, out_console, print_paths
+from forecast.cli_common import STATE, Force, guard, out_console, print_frame, print_paths
 from forecast.cli_data import data_app
 
 app = typer.Typer(
@@ -263,6 +264,45 @@ def summary(
     s = summarise_diagnostics(tree, table)
     _print_diagnostics(s, effects_table(tree))
     if strict and gate_failures(s):
+        raise typer.Exit(2)
+
+
+@app.command()
+@guard
+def check(
+    fit_file: Annotated[
+        Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
+    ],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 2 when a predictive check fails.")
+    ] = False,
+    draws: Annotated[int, typer.Option(help="Prior predictive draws.")] = 200,
+) -> None:
+    """Prior and posterior predictive checks of a fit: prior rates per 100,000 against plausible
+    ranges, and replicated counts against the observed (90% coverage, Bayesian p-values).
+
+    Example: forecast check fits/default/fit.nc --strict
+    """
+    from forecast.checks import (
+        posterior_predictive_table,
+        ppc_failures,
+        prior_failures,
+        prior_predictive_rates,
+    )
+    from forecast.fit import fit_panel, fit_spec, load_fit
+    from forecast.predict import predict
+
+    tree = load_fit(fit_file)
+    prior = prior_predictive_rates(fit_panel(tree), fit_spec(tree), draws=draws)
+    print_frame(prior.round(3), "prior predictive: national rate per 100,000 per quarter")
+    post = posterior_predictive_table(predict(tree, horizon=0))
+    print_frame(post.round(3), "posterior predictive checks")
+    failures = prior_failures(prior) + ppc_failures(post)
+    for f in failures:
+        out_console.print(f"[bold yellow]check failed:[/] {escape(f)}", highlight=False)
+    if not failures:
+        out_console.print("all predictive checks pass")
+    if strict and failures:
         raise typer.Exit(2)
 
 

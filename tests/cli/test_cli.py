@@ -14,7 +14,7 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.mark.parametrize("command", ["demo", "simulate", "fit", "predict", "summary"])
+@pytest.mark.parametrize("command", ["demo", "simulate", "fit", "predict", "summary", "check"])
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0
@@ -224,3 +224,11 @@ def test_demo_accepts_a_given_panel(tmp_path, small_sim):
     table = pd.read_csv(tmp_path / "demo" / "forecast.csv")
     assert set(table["area"]) >= {"Kent", "Gwent", "All forces in panel"}
     assert "truth" not in pd.read_csv(tmp_path / "demo" / "effects.csv").columns
+
+
+def test_check_prints_both_tables_and_strict_passes_a_good_fit(tiny_fit_path):
+    result = run("check", tiny_fit_path, "--strict", "--draws", 50)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "prior predictive: national rate per 100,000 per quarter" in text
+    assert "posterior predictive checks" in text and "all predictive checks pass" in text
