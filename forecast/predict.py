@@ -133,6 +133,10 @@ def _log_rate(
         eta = eta + np.swapaxes(season[:, :, quarter], 1, 2)[:, None, :, :]
     if trend is not None:
         eta = eta + np.swapaxes(trend, 1, 2)[:, None, :, :]
+    for name, x in data.covariates.items():
+        gamma = _draws(post, f"covariate__{name}", dims.OUTCOME)
+        held = x[:, np.minimum(t_model, x.shape[1] - 1)]  # held at the last value in forecasts
+        eta = eta + gamma[:, None, None, :] * held[None, :, :, None]
     if data.steps:
         delta = _draws(post, BREAK_STEP_VAR, BREAK_STEP)
         n_hist = len(data.periods)

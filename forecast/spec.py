@@ -141,6 +141,15 @@ class AvailabilitySpec(_Strict):
         return list(range(self.lag, (self.max_lag if self.max_lag is not None else self.lag) + 1))
 
 
+class CovariateSpec(_Strict):
+    """An optional (force, period) panel covariate with its own effect per outcome; standardised over
+    the panel, held at its last value in forecasts."""
+
+    variable: str
+    effect_sigma: float = Field(0.5, gt=0)
+    log: bool = False  # take logs first (for positive, skewed covariates)
+
+
 class ObservationSpec(_Strict):
     """An outcome observed through another panel variable: a rolling-year, financial-year or pooled
     sum (window from the variable's `window_quarters` attribute unless given here)."""
@@ -197,6 +206,7 @@ class ModelSpec(_Strict):
     trend: TrendSpec = TrendSpec()
     availability: AvailabilitySpec = AvailabilitySpec()
     observations: tuple[ObservationSpec, ...] = ()
+    covariates: tuple[CovariateSpec, ...] = ()
     breaks: BreaksSpec = BreaksSpec()
     likelihood: LikelihoodSpec = LikelihoodSpec()
     sampler: SamplerSpec = SamplerSpec()

@@ -37,6 +37,9 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
             eta = eta + season[:, data.quarter].T[None, :, :]
         if spec.trend.kind == "random_walk":
             eta = eta + c.trend(spec.trend, len(data.outcomes), len(data.periods)).T[None, :, :]
+        covariates = c.covariate_terms(spec.covariates, data)
+        if covariates is not None:
+            eta = eta + covariates
         steps = c.break_steps(data, spec.breaks.sigma)
         if steps is not None:
             eta = eta + steps

@@ -33,7 +33,9 @@ def force_effects(spec: ForceEffectsSpec) -> pt.TensorVariable:
     """
     shape = (dims.OUTCOME, dims.FORCE)
     if spec.correlated:
-        n_k = len(pm.modelcontext(None).coords[dims.OUTCOME])
+        model = pm.modelcontext(None)
+        n_k = len(model.coords[dims.OUTCOME])
+        model.add_coord("outcome_b", list(model.coords[dims.OUTCOME]))
         chol, corr, sds = pm.LKJCholeskyCov(
             "force_cov", n=n_k, eta=2.0, sd_dist=pm.HalfNormal.dist(spec.sigma, size=n_k)
         )
@@ -109,6 +111,17 @@ def within_sd(a):
     """The sd of availability's within-force variation over the panel (the part the model identifies),
     the unit of `availability_effect_per_sd`; works on numpy arrays and tensors alike."""
     return (a - a.mean(axis=-1, keepdims=True)).std()
+
+
+def covariate_terms(spec_covariates, data: ModelData) -> pt.TensorVariable | None:
+    """Effects of optional covariates per outcome, (force, period, outcome); None without any."""
+    if not spec_covariates:
+        return None
+    total = 0.0
+    for cov in spec_covariates:
+        gamma = pm.Normal(f"covariate__{cov.variable}", 0.0, cov.effect_sigma, dims=dims.OUTCOME)
+        total = total + pt.as_tensor(data.covariates[cov.variable])[:, :, None] * gamma
+    return total
 
 
 def break_steps(data: ModelData, sigma: float) -> pt.TensorVariable | None:

@@ -90,6 +90,7 @@ class ModelData:
     indicators: list[IndicatorData] = field(default_factory=list)
     windowed: list[WindowedOutcome] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    covariates: dict[str, np.ndarray] = field(default_factory=dict)  # (force, period), standardised
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -200,7 +201,9 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         _windowed(panel, o, outcomes.index(o.outcome), forces, n_pre, notes)
         for o in spec.observations
     ]
+    covariates = {c.variable: _covariate(panel, c, n_pre) for c in spec.covariates}
     return ModelData(
+        covariates=covariates,
         forces=forces,
         panel_periods=panel_periods,
         periods=periods,
@@ -217,6 +220,26 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         steps=steps,
         notes=notes,
     )
+
+
+def _covariate(panel: xr.Dataset, cov, n_pre: int) -> np.ndarray:
+    """A covariate over the modelled quarters, standardised over the panel (complete, numeric)."""
+    da = _need(panel, cov.variable, "covariates")
+    if set(da.dims) != {dims.FORCE, dims.PERIOD}:
+        raise SpecError(f"covariate {cov.variable!r} must have dims (force, period)")
+    x = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
+    if cov.log:
+        if (x <= 0).any():
+            raise DataError(f"covariate {cov.variable!r} has values <= 0; log = true needs > 0")
+        x = np.log(x)
+    if not np.isfinite(x).all():
+        f, t = np.argwhere(~np.isfinite(x))[0]
+        raise DataError(
+            f"covariate {cov.variable!r} is missing for force {str(panel[dims.FORCE].values[f])!r}, "
+            f"period {panel.indexes[dims.PERIOD][t]}; covariates must be complete"
+        )
+    sd = x.std()
+    return ((x - x.mean()) / (sd if sd > 0 else 1.0))[:, n_pre:]
 
 
 def _window_of(panel: xr.Dataset, variable: str, override: int | None) -> int:
