@@ -174,3 +174,23 @@ def test_latent_fit_forecasts_non_negative_integers_from_projected_availability(
     assert list(pred["horizon"].values[-3:]) == [1, 2, 3]
     future = pred["count"].isel(period=slice(-3, None))
     assert float(future.std()) > 0  # availability and trend are projected, not held
+
+
+def test_covariates_must_be_complete_and_positive_for_logs(small_panel):
+    from forecast.errors import DataError
+
+    gappy = small_panel.copy(deep=True)
+    gappy["trafficking"][1, 4] = np.nan
+    spec = parse_spec('[[covariates]]\nvariable = "trafficking"\nlog = true')
+    with pytest.raises(DataError) as err:
+        prepare_data(gappy, spec)
+    assert str(err.value) == (
+        "covariate 'trafficking' is missing for force 'Essex', period 2013Q2; "
+        "covariates must be complete"
+    )
+    gappy["trafficking"][1, 4] = 0.0
+    with pytest.raises(DataError, match="has values <= 0; log = true needs > 0"):
+        prepare_data(gappy, spec)
+    data = prepare_data(small_panel, spec)
+    x = data.covariates["trafficking"]
+    assert x.shape == (6, 15)  # modelled quarters (the first feeds the lag)
