@@ -77,8 +77,20 @@ class TrendSpec(_Strict):
     """National random-walk trend per outcome, centred to mean 0 over the modelled quarters."""
 
     kind: Literal["random_walk", "none"] = "random_walk"
-    sigma: float = Field(0.05, gt=0, description="HalfNormal scale of the quarterly step sd")
-    parameterisation: Literal["centred", "non_centred"] = "non_centred"
+    sigma: float = Field(0.05, gt=0, description="scale of the quarterly step sd's prior")
+    # "half_normal": HalfNormal(sigma); "gamma": Gamma(2, 2 / sigma), mean sigma, mode sigma / 2 and
+    # zero-avoiding, so the sampler is not drawn into the funnel at sd = 0 (a national trend moves)
+    sigma_prior: Literal["half_normal", "gamma"] = "half_normal"
+    # one choice for every outcome, or per outcome: centred suits outcomes whose counts pin the trend
+    # down (robbery, knife), non-centred the weakly informed ones (homicide)
+    parameterisation: (
+        Literal["centred", "non_centred"] | dict[str, Literal["centred", "non_centred"]]
+    ) = "non_centred"
+
+    def centred_for(self, outcome: str) -> bool:
+        """Whether `outcome`'s trend steps are centred."""
+        p = self.parameterisation
+        return (p.get(outcome, "non_centred") if isinstance(p, dict) else p) == "centred"
 
 
 class IndicatorSpec(_Strict):

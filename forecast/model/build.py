@@ -36,7 +36,7 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
             season = c.seasonality(spec.seasonality)
             eta = eta + season[:, data.quarter].T[None, :, :]
         if spec.trend.kind == "random_walk":
-            eta = eta + c.trend(spec.trend, len(data.outcomes), len(data.periods)).T[None, :, :]
+            eta = eta + c.trend(spec.trend, data.outcomes, len(data.periods)).T[None, :, :]
         covariates = c.covariate_terms(spec.covariates, data)
         if covariates is not None:
             eta = eta + covariates

@@ -55,19 +55,31 @@ def seasonality(spec: SeasonalitySpec) -> pt.TensorVariable:
     return pm.ZeroSumNormal("season", sigma=spec.sigma, dims=(dims.OUTCOME, dims.QUARTER))
 
 
-def trend(spec: TrendSpec, n_outcomes: int, n_periods: int) -> pt.TensorVariable:
+def trend(spec: TrendSpec, outcomes: list[str], n_periods: int) -> pt.TensorVariable:
     """National random-walk trend per outcome, centred to mean 0 over the modelled quarters.
 
     Centring (rather than pinning the first quarter at 0) keeps the intercept the average level, so
-    intercept and trend do not form a ridge.
+    intercept and trend do not form a ridge. Steps are centred or non-centred per outcome: one raw
+    variable whose prior sd is sigma where centred and 1 where not, times 1 or sigma.
     """
-    sigma = pm.HalfNormal("trend_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
-    step_dims = (dims.OUTCOME, "period_step")
-    if spec.parameterisation == "centred":
-        steps = pm.Normal("trend_step", 0.0, sigma[:, None], dims=step_dims)
+    n_outcomes = len(outcomes)
+    if spec.sigma_prior == "gamma":
+        sigma = pm.Gamma("trend_sigma", alpha=2.0, beta=2.0 / spec.sigma, dims=dims.OUTCOME)
     else:
+        sigma = pm.HalfNormal("trend_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
+    step_dims = (dims.OUTCOME, "period_step")
+    centred = np.array([spec.centred_for(k) for k in outcomes])
+    if centred.all():
+        steps = pm.Normal("trend_step", 0.0, sigma[:, None], dims=step_dims)
+    elif not centred.any():
         z = pm.Normal("trend_step_z", 0.0, 1.0, dims=step_dims)
         steps = pm.Deterministic("trend_step", z * sigma[:, None], dims=step_dims)
+    else:
+        prior_sd = pt.where(centred, sigma, 1.0)
+        raw = pm.Normal("trend_step_raw", 0.0, prior_sd[:, None], dims=step_dims)
+        steps = pm.Deterministic(
+            "trend_step", raw * pt.where(centred, 1.0, sigma)[:, None], dims=step_dims
+        )
     path = pt.concatenate([pt.zeros((n_outcomes, 1)), pt.cumsum(steps, axis=1)], axis=1)
     path = path - path.mean(axis=1, keepdims=True)
     return pm.Deterministic("trend", path, dims=(dims.OUTCOME, dims.PERIOD))

