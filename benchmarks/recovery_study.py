@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,13 +74,21 @@ def main() -> None:
     a = p.parse_args()
     spec = load_spec(a.spec)
     draws, tune = a.draws or spec.sampler.draws, a.tune or spec.sampler.tune
-    rows = []
-    for i in range(a.panels):
-        rows += one_fit(1000 + i, False, spec, draws, tune)
-        pd.DataFrame(rows).to_csv(a.out, index=False)
-    for i in range(a.nulls):
-        rows += one_fit(2000 + i, True, spec, draws, tune)
-        pd.DataFrame(rows).to_csv(a.out, index=False)
+    # resume: fits already in --out are kept; effect and null panels alternate, so an interrupted
+    # study still has both
+    out = Path(a.out)
+    rows = pd.read_csv(out).to_dict("records") if out.exists() else []
+    done = {(int(r["seed"]), bool(r["null"])) for r in rows}
+    plan = [(1000 + i, False) for i in range(a.panels)]
+    nulls = [(2000 + i, True) for i in range(a.nulls)]
+    plan = [x for pair in zip(plan, nulls) for x in pair] + plan[len(nulls) :] + nulls[len(plan) :]
+    for seed, null in plan:
+        if (seed, null) in done:
+            continue
+        rows += one_fit(seed, null, spec, draws, tune)
+        tmp = out.with_suffix(".tmp")
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+        tmp.replace(out)
     frame = pd.DataFrame(rows)
     real, null = frame[~frame["null"]], frame[frame["null"]]
     table = pd.DataFrame(
