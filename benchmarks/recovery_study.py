@@ -81,7 +81,8 @@ def main() -> None:
     done = {(int(r["seed"]), bool(r["null"])) for r in rows}
     plan = [(1000 + i, False) for i in range(a.panels)]
     nulls = [(2000 + i, True) for i in range(a.nulls)]
-    plan = [x for pair in zip(plan, nulls) for x in pair] + plan[len(nulls) :] + nulls[len(plan) :]
+    pairs = zip(plan, nulls, strict=False)
+    plan = [x for pair in pairs for x in pair] + plan[len(nulls) :] + nulls[len(plan) :]
     for seed, null in plan:
         if (seed, null) in done:
             continue
