@@ -14,6 +14,8 @@ from rich.table import Table
 from forecast.cli_common import STATE, Force, guard, out_console, print_frame, print_paths
 from forecast.cli_data import data_app
 
+FitFile = Annotated[Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")]
+
 app = typer.Typer(
     name="forecast",
     help="Bayesian forecasts of homicide, robbery and knife crime linked to Class A drug availability, "
@@ -212,9 +214,7 @@ def fit(
 @app.command()
 @guard
 def predict(
-    fit_file: Annotated[
-        Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
-    ],
+    fit_file: FitFile,
     out: Annotated[Path, typer.Option(help="Directory for forecast.csv/.parquet and draws.")],
     horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
     seed: PredictSeed = None,
@@ -236,9 +236,7 @@ def predict(
 @app.command()
 @guard
 def summary(
-    fit_file: Annotated[
-        Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
-    ],
+    fit_file: FitFile,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 2 when a convergence gate fails.")
     ] = False,
@@ -270,9 +268,7 @@ def summary(
 @app.command()
 @guard
 def check(
-    fit_file: Annotated[
-        Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")
-    ],
+    fit_file: FitFile,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 2 when a predictive check fails.")
     ] = False,
