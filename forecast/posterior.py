@@ -11,6 +11,12 @@ from forecast import dims
 EFFECT = "availability_effect_per_sd"
 
 
+def within_sd(a):
+    """The sd of availability's within-force variation over the panel (the part the model identifies),
+    the unit of `availability_effect_per_sd`; works on numpy arrays and tensors alike."""
+    return (a - a.mean(axis=-1, keepdims=True)).std()
+
+
 def effects_table(
     tree: xr.DataTree, prob: float = 0.90, truth: xr.Dataset | None = None
 ) -> pd.DataFrame:

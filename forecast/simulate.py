@@ -31,9 +31,9 @@ import xarray as xr
 
 from forecast import dims
 from forecast.forces import force_register, normalise_forces
-from forecast.model.components import within_sd
 from forecast.panel import make_panel
 from forecast.periods import quarter_range
+from forecast.posterior import within_sd
 
 DEFAULT_EFFECTS = {"homicide": 0.10, "robbery": 0.08, "knife": 0.12}
 BASE_RATE_PER_100K = {"homicide": 0.3, "robbery": 30.0, "knife": 15.0}

@@ -9,6 +9,7 @@ import pytensor.tensor as pt
 
 from forecast import dims
 from forecast.model.data import BREAK_STEP, ModelData
+from forecast.posterior import within_sd
 from forecast.spec import (
     AvailabilitySpec,
     ForceEffectsSpec,
@@ -117,12 +118,6 @@ def availability_term(
         )
     pm.Deterministic("availability_effect_per_sd", beta * within_sd(a_full), dims=dims.OUTCOME)
     return a_eff[:, :, None] * effect[:, None, :]
-
-
-def within_sd(a):
-    """The sd of availability's within-force variation over the panel (the part the model identifies),
-    the unit of `availability_effect_per_sd`; works on numpy arrays and tensors alike."""
-    return (a - a.mean(axis=-1, keepdims=True)).std()
 
 
 def covariate_terms(spec_covariates, data: ModelData) -> pt.TensorVariable | None:

@@ -137,21 +137,19 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     av = spec.availability
     lags = av.lags
     present = {str(k) for k in panel[dims.OUTCOME].values}
-    outcomes = [k for k in spec.outcomes.names if k in present]
-    windowed_names = {o.outcome for o in spec.observations}
-    absent = [k for k in spec.outcomes.names if k not in present and k not in windowed_names]
-    if not outcomes and not windowed_names:
+    seen = present | {o.outcome for o in spec.observations}  # quarterly or through sums
+    outcomes = [k for k in spec.outcomes.names if k in seen]
+    absent = [k for k in spec.outcomes.names if k not in seen]
+    if not outcomes:
         raise SpecError(
             f"outcomes.names lists {list(spec.outcomes.names)}, none of which the panel has"
         )
-    outcomes = [k for k in spec.outcomes.names if k in present or k in windowed_names]
     if absent:
         warnings.warn(
-            f"the panel has no {absent} series; fitting {[k for k in outcomes]} only",
+            f"the panel has no {absent} series; fitting {outcomes} only",
             ForecastWarning,
             stacklevel=2,
         )
-        outcomes = [k for k in outcomes if k not in absent]
     n_periods = panel.sizes[dims.PERIOD]
     n_pre = max(lags)
     if n_periods < n_pre + 8:
