@@ -22,14 +22,14 @@ from forecast.simulate import simulate_panel
 from forecast.spec import load_spec
 
 
-def one_fit(seed: int, null: bool, spec, draws: int, tune: int) -> list[dict]:
+def one_fit(seed: int, null: bool, spec, draws: int, tune: int, chains: int) -> list[dict]:
     effects = {"homicide": 0.0, "robbery": 0.0, "knife": 0.0} if null else None
     sim = simulate_panel(seed=seed, effects=effects)
     start = time.perf_counter()
     tree = fit(
         sim["panel"].to_dataset(),
         spec,
-        sampler_settings(spec, draws=draws, tune=tune),
+        sampler_settings(spec, draws=draws, tune=tune, chains=chains),
         progress=False,
     )
     seconds = time.perf_counter() - start
@@ -70,6 +70,7 @@ def main() -> None:
     p.add_argument("--spec", default="default")
     p.add_argument("--draws", type=int, default=None)
     p.add_argument("--tune", type=int, default=None)
+    p.add_argument("--chains", type=int, default=None)
     p.add_argument("--out", default="recovery.csv")
     a = p.parse_args()
     spec = load_spec(a.spec)
@@ -86,7 +87,7 @@ def main() -> None:
     for seed, null in plan:
         if (seed, null) in done:
             continue
-        rows += one_fit(seed, null, spec, draws, tune)
+        rows += one_fit(seed, null, spec, draws, tune, a.chains or spec.sampler.chains)
         tmp = out.with_suffix(".tmp")
         pd.DataFrame(rows).to_csv(tmp, index=False)
         tmp.replace(out)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from forecast.cli_common import STATE, Force, guard, out_console, print_frame, print_paths
 from forecast.cli_data import data_app
+from forecast.errors import ForecastError
 
 FitFile = Annotated[Path, typer.Argument(metavar="FIT", help="fit.nc written by `forecast fit`.")]
 
@@ -218,19 +219,154 @@ def predict(
     out: Annotated[Path, typer.Option(help="Directory for forecast.csv/.parquet and draws.")],
     horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
     seed: PredictSeed = None,
+    charts: Annotated[
+        str,
+        typer.Option(
+            help="Fan charts (PNG and SVG): 'national', 'regions' (national + each region) or "
+            "'all' (every force too), in OUT/fan_charts/."
+        ),
+    ] = "regions",
     force: Force = False,
 ) -> None:
-    """Forecast `horizon` quarters by posterior prediction; write tidy tables and a fan chart.
+    """Forecast `horizon` quarters by posterior prediction; write tidy tables and fan charts.
 
-    Example: forecast predict fits/default/fit.nc --out forecasts/ --horizon 4
+    Example: forecast predict fits/default/fit.nc --out forecasts/ --horizon 4 --charts all
     """
     from forecast.fit import load_fit
-    from forecast.pipeline import forecast_to_dir
+    from forecast.pipeline import FAN_LEVELS, forecast_to_dir
 
-    fc = forecast_to_dir(load_fit(fit_file), out, horizon=horizon, seed=seed, overwrite=force)
+    if charts not in FAN_LEVELS:
+        raise ForecastError(f"--charts: choose one of {sorted(FAN_LEVELS)}, not {charts!r}")
+    fc = forecast_to_dir(
+        load_fit(fit_file), out, horizon=horizon, seed=seed, overwrite=force, charts=charts
+    )
     out_console.print(f"forecast written to {out}", highlight=False)
-    print_paths(fc.paths)
+    fans = [k for k in fc.paths if k.startswith("chart_")]
+    print_paths({k: v for k, v in fc.paths.items() if k not in fans})
+    if fans:
+        out_console.print(f"  {'fan charts':<18} {len(fans)} files in {out / 'fan_charts'}")
     _print_next_quarter(fc.table)
+
+
+@app.command()
+@guard
+def scenario(
+    fit_file: FitFile,
+    scenario_file: Annotated[
+        Path, typer.Argument(metavar="SCENARIO", help="Scenario TOML (see README 'Scenarios').")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory for scenario.csv/.parquet and the chart.")],
+    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    seed: PredictSeed = None,
+    force: Force = False,
+) -> None:
+    """Scenario minus baseline: expected offences (and %) per force, region and England and Wales.
+
+    Example: forecast scenario fits/default/fit.nc scenarios/county_lines.toml --out scen/
+    """
+    import pandas as pd
+
+    from forecast.fit import load_fit
+    from forecast.pipeline import scenario_to_dir
+
+    sc = scenario_to_dir(load_fit(fit_file), scenario_file, out, horizon, seed, overwrite=force)
+    out_console.print(f"scenario written to {out}", highlight=False)
+    print_paths(sc.paths)
+    t = sc.table
+    nat = t[(t["area_level"] == "national") & (t["horizon"] == t["horizon"].max())]
+    table = Table(title=f"{nat['area'].iloc[0]}, {nat['period'].iloc[0]}: scenario minus baseline")
+    for col in ("outcome", "expected offences", "90% interval", "percent", "90% interval (%)"):
+        table.add_column(col)
+    for k in pd.unique(nat["outcome"]):
+        n = nat[(nat["outcome"] == k) & (nat["quantity"] == "expected_offences")].iloc[0]
+        p = nat[(nat["outcome"] == k) & (nat["quantity"] == "percent")].iloc[0]
+        table.add_row(
+            k,
+            f"{n['mean']:+,.1f}",
+            f"{n['q5']:+,.1f} to {n['q95']:+,.1f}",
+            f"{p['mean']:+.1f}%",
+            f"{p['q5']:+.1f} to {p['q95']:+.1f}",
+        )
+    out_console.print(table)
+
+
+@app.command()
+@guard
+def dhi(
+    fit_file: FitFile,
+    out: Annotated[Path, typer.Option(help="Directory for the index tables and plots.")],
+    base: Annotated[
+        str,
+        typer.Option(help="Base period = 100: a quarter (2016Q2), year (2016) or FY (2016/17)."),
+    ],
+    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    weights: Annotated[
+        str,
+        typer.Option(
+            help="Weights: 'home_office' (unit costs of crime), 'cambridge' (CCHI days) or a CSV "
+            "with columns outcome, weight, unit, price_year, source."
+        ),
+    ] = "home_office",
+    fractions: Annotated[
+        Path | None,
+        typer.Option(help="CSV of Beta priors of drug-attributable fractions (default: shipped)."),
+    ] = None,
+    change_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Decompose the change from this quarter (default: a year before --change-to)."
+        ),
+    ] = None,
+    change_to: Annotated[
+        str | None, typer.Option(help="... to this quarter (default: the last forecast quarter).")
+    ] = None,
+    seed: PredictSeed = None,
+    force: Force = False,
+) -> None:
+    """Drugs Harm Index: drug-attributable harm from the outcomes, base = 100, per draw, with
+    intervals, history and forecast, per force, region and England and Wales.
+
+    Example: forecast dhi fits/default/fit.nc --base 2016 --out dhi/ --weights cambridge
+    """
+    import pandas as pd
+
+    from forecast.fit import load_fit
+    from forecast.pipeline import dhi_to_dir
+
+    res = dhi_to_dir(
+        load_fit(fit_file),
+        out,
+        base,
+        horizon,
+        weights,
+        fractions,
+        seed,
+        (change_from, change_to),
+        overwrite=force,
+    )
+    out_console.print(f"harm index written to {out}", highlight=False)
+    print_paths(res.paths)
+    t = res.table
+    nat = t[(t["area_level"] == "national") & (t["quantity"] == "dhi")]
+    last_obs = nat[nat["horizon"] == 0].tail(1)
+    rows = pd.concat([last_obs, nat[nat["horizon"] > 0]])
+    table = Table(title=f"Drugs Harm Index, {rows['area'].iloc[0]} ({base} = 100)")
+    for col in ("period", "forecast", "median", "80% interval", "95% interval"):
+        table.add_column(col)
+    for r in rows.to_dict("records"):
+        table.add_row(
+            r["period"],
+            "yes" if r["is_forecast"] else "",
+            f"{r['median']:.1f}",
+            f"{r['q10']:.1f} - {r['q90']:.1f}",
+            f"{r['q2.5']:.1f} - {r['q97.5']:.1f}",
+        )
+    out_console.print(table)
+    d = res.decomposition
+    d = d[d["by"].isin(["total", "outcome"])][
+        ["by", "component", "from", "to", "mean", "q10", "q90"]
+    ]
+    print_frame(d.round(2), "change in the index (points), by outcome")
 
 
 @app.command()

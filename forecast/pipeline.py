@@ -6,6 +6,7 @@ file is only replaced with ``overwrite=True``; all names are checked before any 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,13 +14,30 @@ import pandas as pd
 import xarray as xr
 
 from forecast.diagnostics import DiagnosticsSummary, diagnostics_table, summarise_diagnostics
+from forecast.errors import ForecastError
 from forecast.export import save_predictions, summary_table, write_table
-from forecast.fit import fit, sampler_settings, save_fit
+from forecast.fit import fit, fit_spec, sampler_settings, save_fit
+from forecast.harm import (
+    decompose,
+    dhi_table,
+    harm_draws,
+    harm_index,
+    load_fractions,
+    load_weights,
+    sensitivity,
+)
 from forecast.io import prepare_out_dir, write_atomic
 from forecast.panel import save_panel
 from forecast.posterior import effects_table
 from forecast.predict import predict
-from forecast.report.plots import fan_chart
+from forecast.report.plots import (
+    decomposition_chart,
+    dhi_chart,
+    dhi_grid,
+    fan_chart,
+    scenario_chart,
+)
+from forecast.scenario import load_scenario, run_scenario, scenario_table
 from forecast.simulate import DEFAULT_SEED, simulate_panel
 from forecast.spec import ModelSpec, SamplerSpec, load_spec
 
@@ -74,6 +92,31 @@ def fit_to_dir(
     return FitOutputs(tree, table, summarise_diagnostics(tree, table), effects, paths)
 
 
+FAN_LEVELS = {"national": ("national",), "regions": ("national", "region"), "all": None}
+
+
+def slug(name: str) -> str:
+    """A file-name-safe version of an area name ('Avon and Somerset' -> 'avon_and_somerset')."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def fan_charts(
+    table: pd.DataFrame, out: Path, levels: str = "regions", overwrite: bool = False
+) -> dict[str, Path]:
+    """Fan charts (PNG and SVG) under out/fan_charts/ for England and Wales, plus the regions
+    (`levels="regions"`) or every region and force (`"all"`)."""
+    if levels not in FAN_LEVELS:
+        raise ForecastError(f"fan charts: choose one of {sorted(FAN_LEVELS)}, not {levels!r}")
+    keep = FAN_LEVELS[levels]
+    rows = table if keep is None else table[table["area_level"].isin(keep)]
+    paths = {}
+    for area in pd.unique(rows["area"]):
+        for suffix in ("png", "svg"):
+            path = out / "fan_charts" / f"{slug(area)}.{suffix}"
+            paths[f"chart_{slug(area)}_{suffix}"] = fan_chart(table, area, path, overwrite=overwrite)
+    return paths
+
+
 def forecast_to_dir(
     tree: xr.DataTree,
     out: Path,
@@ -81,8 +124,10 @@ def forecast_to_dir(
     seed: int | None = None,
     overwrite: bool = False,
     check_names: bool = True,
+    charts: str = "national",
 ) -> ForecastOutputs:
-    """Predict `horizon` quarters and write the tidy table (CSV, Parquet), draws and a fan chart."""
+    """Predict `horizon` quarters and write the tidy table (CSV, Parquet), draws, the national fan
+    chart and, with `charts` = "regions" or "all", one per region or per area in out/fan_charts/."""
     out = prepare_out_dir(out, list(FORECAST_FILES), overwrite) if check_names else Path(out)
     pred = predict(tree, horizon=horizon, seed=seed)
     table = summary_table(pred)
@@ -93,7 +138,110 @@ def forecast_to_dir(
         "predictions": save_predictions(pred, out / "predictions.nc", overwrite),
         "fan_chart": fan_chart(table, top, out / "fan_chart.png", overwrite=overwrite),
     }
+    if charts != "national":
+        paths.update(fan_charts(table, out, charts, overwrite))
     return ForecastOutputs(table, paths)
+
+
+SCENARIO_FILES = ("scenario.csv", "scenario.parquet", "scenario.png", "scenario.svg")
+
+
+def scenario_to_dir(
+    tree: xr.DataTree,
+    scenario_file: Path,
+    out: Path,
+    horizon: int = 4,
+    seed: int | None = None,
+    overwrite: bool = False,
+) -> ForecastOutputs:
+    """Run a scenario file against a fit; write scenario minus baseline (CSV, Parquet) and a chart."""
+    scenario = load_scenario(scenario_file)  # fails before any output directory is touched
+    ds = run_scenario(tree, scenario, horizon, seed, where=str(scenario_file))
+    out = prepare_out_dir(out, list(SCENARIO_FILES), overwrite)
+    table = scenario_table(ds, scenario)
+    top = table.loc[table["area_level"] == "national", "area"].iloc[0]
+    paths = {
+        "scenario_csv": _csv(table, out / "scenario.csv", overwrite),
+        "scenario_parquet": write_atomic(
+            out / "scenario.parquet", lambda tmp: table.to_parquet(tmp, index=False), overwrite
+        ),
+    }
+    for suffix in ("png", "svg"):
+        paths[f"chart_{suffix}"] = scenario_chart(table, top, out / f"scenario.{suffix}", overwrite)
+    return ForecastOutputs(table, paths)
+
+
+DHI_FILES = (
+    "dhi.csv",
+    "dhi.parquet",
+    "dhi_decomposition.csv",
+    "dhi_sensitivity.csv",
+    "dhi_weights.csv",
+    "dhi.png",
+    "dhi.svg",
+    "dhi_decomposition.png",
+    "dhi_decomposition.svg",
+    "dhi_regions.png",
+    "dhi_forces.png",
+)
+
+
+@dataclass
+class HarmOutputs:
+    """What a harm-index step produced."""
+
+    table: pd.DataFrame
+    decomposition: pd.DataFrame
+    sensitivity: pd.DataFrame
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def dhi_to_dir(
+    tree: xr.DataTree,
+    out: Path,
+    base: str,
+    horizon: int = 4,
+    weights: str | Path = "home_office",
+    fractions: str | Path | None = None,
+    seed: int | None = None,
+    change: tuple[str | None, str | None] = (None, None),
+    overwrite: bool = False,
+) -> HarmOutputs:
+    """Drugs Harm Index history and forecast per area, its decomposition, sensitivity and plots."""
+    outcomes = list(fit_spec(tree).outcomes.names)
+    w = load_weights(weights, outcomes)  # bad weights fail before any prediction work
+    f = load_fractions(fractions, outcomes)
+    pred = predict(tree, horizon=horizon, seed=seed)
+    harm = harm_draws(pred, w, f, seed=int(tree.attrs.get("seed", 0)) if seed is None else seed)
+    index = harm_index(harm, base)
+    table = dhi_table(index)
+    decomp = decompose(harm, index, *change)
+    sens = sensitivity(harm, index)
+    out = prepare_out_dir(out, list(DHI_FILES), overwrite)  # only once everything has worked
+    used = w.reset_index().merge(
+        f.reset_index()[["outcome", "a", "b"]].rename(
+            columns={"a": "fraction_a", "b": "fraction_b"}
+        ),
+        on="outcome",
+    )
+    top = table.loc[table["area_level"] == "national", "area"].iloc[0]
+    paths = {
+        "dhi_csv": _csv(table, out / "dhi.csv", overwrite),
+        "dhi_parquet": write_atomic(
+            out / "dhi.parquet", lambda tmp: table.to_parquet(tmp, index=False), overwrite
+        ),
+        "decomposition": _csv(decomp, out / "dhi_decomposition.csv", overwrite),
+        "sensitivity": _csv(sens, out / "dhi_sensitivity.csv", overwrite),
+        "weights": _csv(used, out / "dhi_weights.csv", overwrite),
+    }
+    for suffix in ("png", "svg"):
+        paths[f"dhi_{suffix}"] = dhi_chart(table, top, out / f"dhi.{suffix}", overwrite)
+        paths[f"decomposition_{suffix}"] = decomposition_chart(
+            decomp, out / f"dhi_decomposition.{suffix}", overwrite
+        )
+    for level, name in (("region", "dhi_regions.png"), ("force", "dhi_forces.png")):
+        paths[f"grid_{level}"] = dhi_grid(table, level, out / name, overwrite)
+    return HarmOutputs(table, decomp, sens, paths)
 
 
 def run_demo(

@@ -9,6 +9,8 @@ figures are sums of force draws, so every level agrees draw by draw.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -21,6 +23,7 @@ from forecast.model.data import BREAK_STEP, PANEL_PERIOD, ModelData, prepare_dat
 from forecast.spec import ModelSpec
 
 BREAK_STEP_VAR = "break_step"
+AVAILABILITY = "availability"
 
 
 def _draws(post: xr.Dataset, name: str, *dim_order: str) -> np.ndarray:
@@ -156,68 +159,105 @@ def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> n
     return rng.poisson(rng.gamma(phi, mu / phi))
 
 
+@dataclass
+class Projection:
+    """A fit carried over history + `horizon` quarters, per draw, before count noise: the inputs of
+    the log rate (population, trend, availability) so that scenarios can change availability and
+    recompute the rate with the very same draws."""
+
+    tree: xr.DataTree
+    post: xr.Dataset
+    spec: ModelSpec
+    data: ModelData
+    periods: pd.PeriodIndex
+    n_hist: int
+    log_offset: np.ndarray  # (force, period): log(population / 1e5)
+    trend: np.ndarray | None  # (sample, outcome, period)
+    availability: np.ndarray  # (sample, force, lead quarters + period)
+
+    @property
+    def horizon(self) -> int:
+        return len(self.periods) - self.n_hist
+
+    def log_rate(self, availability: np.ndarray | None = None) -> np.ndarray:
+        """log mu per (sample, force, period, outcome), with `availability` in place of the fit's."""
+        quarter = np.array([p.quarter - 1 for p in self.periods])
+        a_path = self.availability if availability is None else availability
+        t = np.arange(len(self.periods))
+        return _log_rate(
+            self.post, self.spec, self.data, t, self.log_offset, a_path, quarter, self.trend
+        )
+
+    def period_slice(self, start: pd.Period, end: pd.Period | None = None) -> np.ndarray:
+        """Boolean mask over the availability path's quarters (lead quarters first) from `start`."""
+        lead = self.availability.shape[2] - len(self.periods)
+        first = self.periods[0] - lead
+        quarters = pd.period_range(first, periods=self.availability.shape[2], freq="Q")
+        return (quarters >= start) & ((quarters <= end) if end is not None else True)
+
+
+def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projection:
+    """Carry every component of a fit `horizon` quarters forward (see the module docstring)."""
+    if horizon < 0:
+        raise ForecastError(f"horizon must be >= 0 quarters, got {horizon}")
+    spec = fit_spec(tree)
+    data = prepare_data(fit_panel(tree), spec)
+    post = tree["posterior"].to_dataset()
+    n_s = post.sizes["chain"] * post.sizes["draw"]
+    n_hist = len(data.periods)
+    a_path = availability_paths(post, data, horizon, rng)
+    trend = None
+    if spec.trend.kind == "random_walk":
+        trend = _draws(post, "trend", dims.OUTCOME, dims.PERIOD)
+        if horizon:
+            sd = _draws(post, "trend_sigma", dims.OUTCOME)
+            walk = np.cumsum(rng.normal(size=(n_s, sd.shape[1], horizon)) * sd[:, :, None], axis=2)
+            trend = np.concatenate([trend, trend[:, :, -1:] + walk], axis=2)
+    # population: extrapolated log-linearly from each force's growth over the last four quarters
+    k = min(4, data.log_offset.shape[1] - 1)
+    growth = (data.log_offset[:, -1] - data.log_offset[:, -1 - k]) / max(k, 1)
+    future = data.log_offset[:, -1:] + growth[:, None] * np.arange(1, horizon + 1)[None, :]
+    periods = pd.period_range(data.periods[0], periods=n_hist + horizon, freq="Q")
+    log_offset = np.concatenate([data.log_offset, future], axis=1)
+    return Projection(tree, post, spec, data, periods, n_hist, log_offset, trend, a_path)
+
+
 def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.Dataset:
     """Draws of counts for the modelled history and `horizon` future quarters, per force.
 
     Returns a Dataset with ``count`` (chain, draw, force, period, outcome; non-negative integers),
+    ``availability`` (chain, draw, force, period: fitted or observed, then projected),
     ``population`` and ``observed`` (NaN in the future), and a ``horizon`` coord (0 = history).
     """
-    if horizon < 0:
-        raise ForecastError(f"horizon must be >= 0 quarters, got {horizon}")
-    spec = fit_spec(tree)
-    panel = fit_panel(tree)
-    data = prepare_data(panel, spec)
-    post = tree["posterior"].to_dataset()
-    rng = np.random.default_rng(int(tree.attrs.get("seed", 0)) + 1 if seed is None else seed)
-    n_s = post.sizes["chain"] * post.sizes["draw"]
-    has_trend = spec.trend.kind == "random_walk"
-    trend_hist = _draws(post, "trend", dims.OUTCOME, dims.PERIOD) if has_trend else None
+    proj = project(tree, horizon, _rng(tree, seed))
+    count = _sample_counts(proj.post, proj.spec, proj.log_rate(), _rng(tree, seed, 1))
+    return _as_dataset(proj, count.astype(np.int64))
 
-    a_path = availability_paths(post, data, horizon, rng)
-    n_hist = len(data.periods)
 
-    # history
-    eta_hist = _log_rate(
-        post, spec, data, np.arange(n_hist), data.log_offset, a_path, data.quarter, trend_hist
-    )
-    counts = [_sample_counts(post, spec, eta_hist, rng)]
-    pops = [np.exp(data.log_offset) * 1e5]
-    periods = list(data.periods)
+def _rng(tree: xr.DataTree, seed: int | None, stream: int = 0) -> np.random.Generator:
+    """Predictive random numbers: the fit's seed + 1 by default; `stream` separates independent
+    uses (the projection and the count noise) so a scenario can reuse the projection's draws."""
+    base = int(tree.attrs.get("seed", 0)) + 1 if seed is None else seed
+    return np.random.default_rng([base, stream])
 
-    if horizon:
-        last = data.periods[-1]
-        future = pd.period_range(last + 1, periods=horizon, freq="Q")
-        pop_last = np.exp(data.log_offset[:, -1]) * 1e5
-        k = min(4, data.log_offset.shape[1] - 1)
-        growth = (data.log_offset[:, -1] - data.log_offset[:, -1 - k]) / k
-        steps = np.arange(1, horizon + 1)
-        pop_future = pop_last[:, None] * np.exp(growth[:, None] * steps[None, :])
-        trend_future = None
-        if has_trend:
-            sd = _draws(post, "trend_sigma", dims.OUTCOME)
-            walk = np.cumsum(rng.normal(size=(n_s, sd.shape[1], horizon)) * sd[:, :, None], axis=2)
-            trend_future = trend_hist[:, :, -1:] + walk
-        quarter = np.array([p.quarter - 1 for p in future])
-        t_future = n_hist + np.arange(horizon)
-        eta_f = _log_rate(
-            post, spec, data, t_future, np.log(pop_future / 1e5), a_path, quarter, trend_future
-        )
-        counts.append(_sample_counts(post, spec, eta_f, rng))
-        pops.append(pop_future)
-        periods += list(future)
 
-    count = np.concatenate(counts, axis=2).astype(np.int64)
+def _as_dataset(proj: Projection, count: np.ndarray) -> xr.Dataset:
+    """Draws (sample, force, period, outcome) as the predictive Dataset, with named dims."""
+    data, post, n_hist = proj.data, proj.post, proj.n_hist
+    panel = fit_panel(proj.tree)
     n_c, n_d = post.sizes["chain"], post.sizes["draw"]
     count = count.reshape(n_c, n_d, *count.shape[1:])
     observed = np.full(count.shape[2:], np.nan)
     observed[:, :n_hist, :] = data.count
+    lead = proj.availability.shape[2] - len(proj.periods)
+    avail = proj.availability[:, :, lead:].reshape(n_c, n_d, len(data.forces), -1)
     coords = {
         "chain": post["chain"].values,
         "draw": post["draw"].values,
         dims.FORCE: data.forces,
-        dims.PERIOD: pd.PeriodIndex(periods, freq="Q"),
+        dims.PERIOD: proj.periods,
         dims.OUTCOME: data.outcomes,
-        dims.HORIZON: (dims.PERIOD, np.r_[np.zeros(n_hist, int), np.arange(1, horizon + 1)]),
+        dims.HORIZON: (dims.PERIOD, np.r_[np.zeros(n_hist, int), np.arange(1, proj.horizon + 1)]),
         dims.FORCE_CODE: (dims.FORCE, panel[dims.FORCE_CODE].values),
         dims.REGION: (dims.FORCE, panel[dims.REGION].values),
     }
@@ -225,18 +265,23 @@ def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.
     out = xr.Dataset(
         {
             dims.COUNT: (("chain", "draw", *fpo), count),
-            dims.POPULATION: ((dims.FORCE, dims.PERIOD), np.concatenate(pops, axis=1)),
+            AVAILABILITY: (("chain", "draw", dims.FORCE, dims.PERIOD), avail),
+            dims.POPULATION: ((dims.FORCE, dims.PERIOD), np.exp(proj.log_offset) * 1e5),
             "observed": (fpo, observed),
         },
         coords=coords,
         attrs={
-            "model": spec.name,
-            "spec_hash": spec.model_hash(),
-            "vintage": str(tree.attrs.get("panel_vintage", "")),
-            "horizon": horizon,
+            "model": proj.spec.name,
+            "spec_hash": proj.spec.model_hash(),
+            "vintage": str(proj.tree.attrs.get("panel_vintage", "")),
+            "horizon": proj.horizon,
         },
     )
     out[dims.COUNT].attrs["unit"] = "offences per quarter"
+    out[AVAILABILITY].attrs["description"] = (
+        "Class A availability (latent: per the fit's scale convention; index: the observed index), "
+        "projected beyond the panel"
+    )
     return out
 
 

@@ -32,21 +32,13 @@ def fan_chart(
     for ax, outcome in zip(axes, outcomes, strict=True):
         r = rows[rows["outcome"] == outcome]
         x = pd.PeriodIndex(r["period"], freq="Q").to_timestamp(how="end")
-        for lo, hi, alpha, label in BANDS:
-            ax.fill_between(x, r[lo], r[hi], color="tab:blue", alpha=alpha, lw=0, label=label)
-        ax.plot(x, r["median"], color="tab:blue", lw=1.2, label="median")
+        _bands(ax, x, r, "tab:blue")
         ax.plot(x, r["observed"], "o", ms=2.5, color="black", label="observed")
-        fc = r["is_forecast"].to_numpy()
-        if fc.any():
-            ax.axvspan(x[fc].min() - pd.Timedelta(days=45), x[fc].max(), color="grey", alpha=0.1)
         ax.set_title(f"{area}: {outcome}", loc="left", fontsize=10)
         ax.set_ylabel(str(r["unit"].iloc[0]).replace(" population", "\npopulation"), fontsize=8)
     axes[0].legend(ncol=5, fontsize=7, loc="upper left")
     fig.tight_layout()
-    suffix = Path(path).suffix.lstrip(".") or "png"
-    write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=suffix, dpi=110), overwrite)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path, overwrite)
 
 
 def coverage_plot(observed: dict[str, pd.DataFrame], path: Path, overwrite: bool = False) -> Path:
@@ -74,7 +66,138 @@ def coverage_plot(observed: dict[str, pd.DataFrame], path: Path, overwrite: bool
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
     fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def _save(fig, path: Path, overwrite: bool) -> Path:
+    """Write `fig` atomically in the format of `path`'s suffix (png, svg, pdf) and close it."""
     suffix = Path(path).suffix.lstrip(".") or "png"
     write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=suffix, dpi=110), overwrite)
     plt.close(fig)
     return Path(path)
+
+
+def _bands(ax, x, rows: pd.DataFrame, color: str) -> None:
+    for lo, hi, alpha, label in BANDS:
+        ax.fill_between(x, rows[lo], rows[hi], color=color, alpha=alpha, lw=0, label=label)
+    ax.plot(x, rows["median"], color=color, lw=1.2, label="median")
+    fc = rows["is_forecast"].to_numpy()
+    if fc.any():
+        ax.axvspan(x[fc].min() - pd.Timedelta(days=45), x[fc].max(), color="grey", alpha=0.1)
+
+
+def dhi_chart(table: pd.DataFrame, area: str, path: Path, overwrite: bool = False) -> Path:
+    """The harm index of `area` (history and forecast, 50/80/95% bands) over the availability that
+    drives it (reported beside the index, not in it)."""
+    rows = table[table["area"] == area]
+    index = rows[rows["quantity"] == "dhi"]
+    if index.empty:
+        raise ValueError(f"no index rows for area {area!r}")
+    avail = rows[rows["quantity"] == "availability"]
+    n = 2 if len(avail) else 1
+    fig, axes = plt.subplots(n, 1, figsize=(9, 3.2 + 1.8 * (n - 1)), sharex=True, squeeze=False)
+    ax = axes[0, 0]
+    x = pd.PeriodIndex(index["period"], freq="Q").to_timestamp(how="end")
+    _bands(ax, x, index, "tab:red")
+    ax.axhline(100, color="black", lw=0.6, ls=":")
+    ax.set_title(f"Drugs Harm Index, {area} ({index['unit'].iloc[0]})", loc="left", fontsize=10)
+    ax.legend(ncol=4, fontsize=7, loc="upper left")
+    if n == 2:
+        ax2 = axes[1, 0]
+        xa = pd.PeriodIndex(avail["period"], freq="Q").to_timestamp(how="end")
+        _bands(ax2, xa, avail, "tab:purple")
+        ax2.set_title(
+            "Class A availability (driver, not part of the index)", loc="left", fontsize=9
+        )
+        ax2.set_ylabel("sd units", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def decomposition_chart(decomp: pd.DataFrame, path: Path, overwrite: bool = False) -> Path:
+    """Bars of the change in the national index by outcome and by region, with 90%-ish (q10-q90 is
+    80%, q2.5-q97.5 95%) intervals as error bars; the total is drawn first."""
+    parts = [("outcome", "by outcome"), ("region", "by region")]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 2]})
+    total = decomp[decomp["by"] == "total"].iloc[0]
+    for ax, (by, title) in zip(axes, parts, strict=True):
+        rows = pd.concat([decomp[decomp["by"] == "total"], decomp[decomp["by"] == by]])
+        labels = ["total", *rows["component"].iloc[1:].astype(str)]
+        y = range(len(rows))
+        colors = ["black"] + ["tab:red" if m > 0 else "tab:blue" for m in rows["mean"].iloc[1:]]
+        err = [rows["mean"] - rows["q10"], rows["q90"] - rows["mean"]]
+        ax.barh(list(y), rows["mean"], color=colors, alpha=0.75, xerr=err, capsize=2)
+        ax.set_yticks(list(y), labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_title(f"{title}", loc="left", fontsize=10)
+        ax.set_xlabel("index points (mean, 80% interval)", fontsize=8)
+    fig.suptitle(
+        f"Change in the Drugs Harm Index, {total['from']} to {total['to']}", x=0.01, ha="left"
+    )
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def scenario_chart(table: pd.DataFrame, area: str, path: Path, overwrite: bool = False) -> Path:
+    """Scenario minus baseline (percent of expected offences) for `area`, per outcome and quarter."""
+    rows = table[(table["area"] == area) & (table["quantity"] == "percent")]
+    if rows.empty:
+        raise ValueError(f"no scenario rows for area {area!r}")
+    outcomes = list(pd.unique(rows["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.6 * len(outcomes), 3.2), sharey=True)
+    axes = [axes] if len(outcomes) == 1 else list(axes)
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        r = rows[rows["outcome"] == outcome]
+        x = range(len(r))
+        ax.bar(list(x), r["mean"], color="tab:orange", alpha=0.8)
+        ax.errorbar(
+            list(x),
+            r["mean"],
+            yerr=[r["mean"] - r["q5"], r["q95"] - r["mean"]],
+            fmt="none",
+            color="black",
+            capsize=2,
+            lw=0.8,
+        )
+        ax.set_xticks(list(x), list(r["period"]), rotation=90, fontsize=7)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(outcome, loc="left", fontsize=10)
+    axes[0].set_ylabel("% change in expected offences\n(mean, 90% interval)", fontsize=8)
+    fig.suptitle(f"Scenario '{rows['scenario'].iloc[0]}' minus baseline: {area}", x=0.01, ha="left")
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def dhi_grid(table: pd.DataFrame, level: str, path: Path, overwrite: bool = False) -> Path:
+    """Small multiples of the harm index (median, 80% and 95% bands) for every area of `level`
+    ("force" or "region"), each on its own base = 100."""
+    rows = table[(table["quantity"] == "dhi") & (table["area_level"] == level)]
+    areas = list(pd.unique(rows["area"]))
+    if not areas:
+        raise ValueError(f"no index rows at level {level!r}")
+    ncol = 7 if len(areas) > 12 else 4
+    nrow = -(-len(areas) // ncol)
+    fig, axes = plt.subplots(
+        nrow, ncol, figsize=(2.2 * ncol, 1.7 * nrow), sharex=True, squeeze=False
+    )
+    for ax, area in zip(axes.ravel(), areas, strict=False):
+        r = rows[rows["area"] == area]
+        x = pd.PeriodIndex(r["period"], freq="Q").to_timestamp(how="end")
+        ax.fill_between(x, r["q2.5"], r["q97.5"], color="tab:red", alpha=0.18, lw=0)
+        ax.fill_between(x, r["q10"], r["q90"], color="tab:red", alpha=0.3, lw=0)
+        ax.plot(x, r["median"], color="tab:red", lw=0.9)
+        ax.axhline(100, color="black", lw=0.5, ls=":")
+        fc = r["is_forecast"].to_numpy()
+        if fc.any():
+            ax.axvspan(x[fc].min() - pd.Timedelta(days=45), x[fc].max(), color="grey", alpha=0.15)
+        ax.set_title(area, fontsize=7, loc="left")
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(areas) :]:
+        ax.axis("off")
+    base = rows["base"].iloc[0] if "base" in rows else ""
+    fig.suptitle(
+        f"Drugs Harm Index by {level} ({base} = 100), median with 80/95% bands", fontsize=9
+    )
+    fig.tight_layout()
+    return _save(fig, path, overwrite)

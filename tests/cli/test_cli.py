@@ -14,7 +14,9 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-@pytest.mark.parametrize("command", ["demo", "simulate", "fit", "predict", "summary", "check"])
+@pytest.mark.parametrize(
+    "command", ["demo", "simulate", "fit", "predict", "summary", "check", "scenario", "dhi"]
+)
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0
@@ -232,3 +234,58 @@ def test_check_prints_both_tables_and_strict_passes_a_good_fit(tiny_fit_path):
     text = " ".join(result.output.split())
     assert "prior predictive: national rate per 100,000 per quarter" in text
     assert "posterior predictive checks" in text and "all predictive checks pass" in text
+
+
+def test_predict_draws_fan_charts_per_area(tmp_path, tiny_fit_path):
+    out = tmp_path / "fc"
+    res = run("predict", tiny_fit_path, "--out", out, "--horizon", 2, "--charts", "all")
+    assert res.exit_code == 0, res.output
+    # 6 forces + 4 (partial) regions + the panel total, PNG and SVG each
+    assert len(list((out / "fan_charts").glob("*.png"))) == 11
+    assert len(list((out / "fan_charts").glob("*.svg"))) == 11
+    assert (out / "fan_charts" / "all_forces_in_panel.png").stat().st_size > 10_000
+    bad = run("predict", tiny_fit_path, "--out", tmp_path / "x", "--charts", "some")
+    assert bad.exit_code == 1 and "--charts: choose one of" in bad.stderr
+
+
+def test_scenario_command_writes_tables_and_fails_cleanly(tmp_path, tiny_fit_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(
+        'name = "up"\n[[change]]\nforces = ["Kent"]\nfrom = "2016Q2"\nshift_sd = 1\n'
+    )
+    out = tmp_path / "sc"
+    res = run("scenario", tiny_fit_path, scenario, "--out", out, "--horizon", 3)
+    assert res.exit_code == 0, res.output
+    assert "scenario minus baseline" in res.output
+    table = pd.read_csv(out / "scenario.csv")
+    assert set(table["quantity"]) == {"expected_offences", "percent"}
+    assert (out / "scenario.svg").exists()
+    scenario.write_text(
+        'name = "up"\n[[change]]\nforces = ["Kentt"]\nfrom = "2016Q2"\nshift_sd = 1\n'
+    )
+    bad = run("scenario", tiny_fit_path, scenario, "--out", tmp_path / "sc2")
+    assert bad.exit_code == 1
+    assert "unknown police force 'Kentt': did you mean 'Kent'?" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    assert not (tmp_path / "sc2").exists()
+
+
+def test_dhi_command_writes_the_index_and_fails_cleanly(tmp_path, tiny_fit_path):
+    out = tmp_path / "dhi"
+    res = run("dhi", tiny_fit_path, "--base", "2014", "--out", out, "--weights", "cambridge")
+    assert res.exit_code == 0, res.output
+    assert "Drugs Harm Index, All forces in panel (2014 = 100)" in res.output
+    for name in ("dhi.csv", "dhi_decomposition.csv", "dhi_sensitivity.csv", "dhi.svg"):
+        assert (out / name).exists(), name
+    table = pd.read_csv(out / "dhi.csv")
+    nat = table[(table["area_level"] == "national") & (table["quantity"] == "dhi")]
+    assert nat["is_forecast"].sum() == 4
+    weights = tmp_path / "w.csv"
+    weights.write_text("outcome,weight,unit,price_year,source\nhomicide,1,GBP,,x\n")
+    for args, message in (
+        (("--base", "2030"), "base period 2030 is outside the data"),
+        (("--base", "2014", "--weights", weights), "no weight for outcome 'robbery'"),
+    ):
+        bad = run("dhi", tiny_fit_path, "--out", tmp_path / "d2", "--force", *args)
+        assert bad.exit_code == 1, bad.output
+        assert message in bad.stderr and "Traceback" not in bad.stderr

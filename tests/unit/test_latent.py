@@ -175,6 +175,21 @@ def test_latent_fit_forecasts_non_negative_integers_from_projected_availability(
     future = pred["count"].isel(period=slice(-3, None))
     assert float(future.std()) > 0  # availability and trend are projected, not held
 
+    # an indicator scenario moves availability by log(1 + percent/100) / loading, per draw
+    from forecast.predict import _rng, project
+    from forecast.scenario import Scenario, run_scenario, shifted_availability
+
+    sc = Scenario.model_validate(
+        {"name": "t", "change": [{"target": "trafficking", "from": "2016Q2", "percent": -20}]}
+    )
+    proj = project(tree, 3, _rng(tree, None))
+    moved = shifted_availability(proj, sc) - proj.availability
+    loading = tree["posterior"]["loading__trafficking"].values.reshape(-1)
+    np.testing.assert_allclose(moved[:, 0, -1], np.log(0.8) / loading, rtol=1e-9)
+    assert float(np.abs(moved[:, :, : -4]).max()) == 0.0
+    ds = run_scenario(tree, sc, horizon=3)
+    assert float(abs(ds["scenario"] - ds["baseline"]).isel(period=-1).max()) > 0
+
 
 def test_covariates_must_be_complete_and_positive_for_logs(small_panel):
     from forecast.errors import DataError

@@ -1,0 +1,103 @@
+"""Forecast calibration: seeded simulated panels with held-out quarters, fitted with a spec, then
+forecast `horizon` quarters; prints how often the 50/80/95% central intervals of the forecast draws
+cover the held-out counts, per horizon (pooled over forces, outcomes and panels) and per outcome, for
+forces and for England and Wales. One row per panel x area x outcome x horizon goes to --out (CSV,
+resumable).
+
+    python benchmarks/forecast_calibration.py --panels 10 --out calibration.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast.fit import fit, sampler_settings
+from forecast.predict import aggregate_areas, predict
+from forecast.simulate import simulate_panel
+from forecast.spec import load_spec
+
+LEVELS = (0.5, 0.8, 0.95)
+
+
+def one_panel(seed: int, spec, horizon: int, draws: int, tune: int) -> pd.DataFrame:
+    sim = simulate_panel(seed=seed, holdout=horizon)
+    start = time.perf_counter()
+    tree = fit(
+        sim["panel"].to_dataset(),
+        spec,
+        sampler_settings(spec, draws=draws, tune=tune),
+        progress=False,
+    )
+    pred = predict(tree, horizon=horizon, seed=seed)
+    seconds = time.perf_counter() - start
+    future = sim["future"].to_dataset()
+    pred = pred.isel(period=slice(-horizon, None))
+    pred["observed"] = future["count"].transpose(*pred["observed"].dims)
+    areas = aggregate_areas(pred)
+    draws_ = areas["count"].stack(sample=("chain", "draw")).transpose("sample", ...).values
+    truth = areas["observed"].values  # (area, period, outcome)
+    rows = []
+    for level in LEVELS:
+        lo, hi = np.quantile(draws_, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        covered = (lo <= truth) & (truth <= hi)
+        for a, area in enumerate(areas["area"].values):
+            for t in range(horizon):
+                for k, outcome in enumerate(areas["outcome"].values):
+                    rows.append(
+                        {
+                            "seed": seed,
+                            "area": area,
+                            "area_level": str(areas["area_level"].values[a]),
+                            "horizon": t + 1,
+                            "outcome": outcome,
+                            "level": level,
+                            "covered": bool(covered[a, t, k]),
+                            "seconds": seconds,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--panels", type=int, default=10)
+    p.add_argument("--spec", default="default")
+    p.add_argument("--horizon", type=int, default=4)
+    p.add_argument("--draws", type=int, default=None)
+    p.add_argument("--tune", type=int, default=None)
+    p.add_argument("--out", default="calibration.csv")
+    a = p.parse_args()
+    spec = load_spec(a.spec)
+    draws, tune = a.draws or spec.sampler.draws, a.tune or spec.sampler.tune
+    out = Path(a.out)
+    frame = pd.read_csv(out) if out.exists() else pd.DataFrame()
+    done = set(frame["seed"]) if len(frame) else set()
+    for seed in range(3000, 3000 + a.panels):
+        if seed in done:
+            continue
+        frame = pd.concat([frame, one_panel(seed, spec, a.horizon, draws, tune)], ignore_index=True)
+        tmp = out.with_suffix(".tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(out)
+    for level_name, part in frame.groupby("area_level"):
+        if level_name == "region":
+            continue
+        table = part.pivot_table(index="horizon", columns="level", values="covered", aggfunc="mean")
+        print(f"\n{level_name}: coverage by horizon (nominal {list(LEVELS)})")
+        print((100 * table).round(1).to_string())
+        by_outcome = part.pivot_table(
+            index="outcome", columns="level", values="covered", aggfunc="mean"
+        )
+        print(f"{level_name}: coverage by outcome")
+        print((100 * by_outcome).round(1).to_string())
+    n = frame["seed"].nunique()
+    print(f"\npanels: {n}; mean {frame.groupby('seed')['seconds'].first().mean():.0f} s per fit")
+
+
+if __name__ == "__main__":
+    main()
