@@ -113,7 +113,9 @@ def fan_charts(
     for area in pd.unique(rows["area"]):
         for suffix in ("png", "svg"):
             path = out / "fan_charts" / f"{slug(area)}.{suffix}"
-            paths[f"chart_{slug(area)}_{suffix}"] = fan_chart(table, area, path, overwrite=overwrite)
+            paths[f"chart_{slug(area)}_{suffix}"] = fan_chart(
+                table, area, path, overwrite=overwrite
+            )
     return paths
 
 

@@ -186,7 +186,7 @@ def test_latent_fit_forecasts_non_negative_integers_from_projected_availability(
     moved = shifted_availability(proj, sc) - proj.availability
     loading = tree["posterior"]["loading__trafficking"].values.reshape(-1)
     np.testing.assert_allclose(moved[:, 0, -1], np.log(0.8) / loading, rtol=1e-9)
-    assert float(np.abs(moved[:, :, : -4]).max()) == 0.0
+    assert float(np.abs(moved[:, :, :-4]).max()) == 0.0
     ds = run_scenario(tree, sc, horizon=3)
     assert float(abs(ds["scenario"] - ds["baseline"]).isel(period=-1).max()) > 0
 
