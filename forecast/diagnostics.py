@@ -105,7 +105,9 @@ def gate_failures(summary: DiagnosticsSummary, gates: Gates = Gates()) -> list[s
         out.append(f"max R-hat {summary.max_rhat:.3f} > {gates.max_rhat}")
     if summary.divergences > gates.max_divergences:
         out.append(f"{summary.divergences} divergent transitions (allowed {gates.max_divergences})")
-    if not summary.min_ess_bulk_key >= gates.min_ess_key:
+    if summary.min_ess_bulk_key == summary.min_ess_bulk_key and not (  # NaN: no availability link
+        summary.min_ess_bulk_key >= gates.min_ess_key
+    ):
         out.append(
             f"bulk ESS of {KEY_PARAMETER} {summary.min_ess_bulk_key:.0f} < {gates.min_ess_key:.0f}"
         )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from forecast.backtest import relative_crps, summarise
 from forecast.diagnostics import DiagnosticsSummary, diagnostics_table, summarise_diagnostics
 from forecast.errors import ForecastError
 from forecast.export import save_predictions, summary_table, write_table
@@ -31,10 +32,12 @@ from forecast.panel import save_panel
 from forecast.posterior import effects_table
 from forecast.predict import predict
 from forecast.report.plots import (
+    backtest_chart,
     decomposition_chart,
     dhi_chart,
     dhi_grid,
     fan_chart,
+    pit_histograms,
     scenario_chart,
 )
 from forecast.scenario import load_scenario, run_scenario, scenario_table
@@ -273,3 +276,34 @@ def run_demo(
     )
     forecast = forecast_to_dir(fitted.tree, out, horizon, None, overwrite, check_names=False)
     return fitted, forecast, panel_path
+
+
+@dataclass
+class BacktestOutputs:
+    """Summaries of a backtest's scores and the files they went to."""
+
+    table: pd.DataFrame
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def backtest_outputs(scores: pd.DataFrame, out: Path) -> BacktestOutputs:
+    """Write the score tables (all rows; by model x outcome x horizon; by level; CRPS relative to the
+    seasonal naive forecast) and the plots; return the model x outcome summary."""
+    out = Path(out)
+    by_horizon = summarise(scores, ("model", "outcome", "horizon"))
+    by_level = summarise(scores, ("model", "area_level", "outcome"))
+    table = summarise(scores, ("model", "outcome"))
+    paths = {
+        "scores": write_atomic(
+            out / "scores.parquet", lambda tmp: scores.to_parquet(tmp, index=False), True
+        ),
+        "by_horizon": _csv(by_horizon, out / "scores_by_horizon.csv", True),
+        "by_level": _csv(by_level, out / "scores_by_level.csv", True),
+        "summary": _csv(table, out / "scores_summary.csv", True),
+        "crps_chart": backtest_chart(by_horizon, out / "crps_by_horizon.png", True),
+        "pit_chart": pit_histograms(scores, out / "pit.png", True),
+    }
+    if "seasonal_naive" in set(scores["model"]):
+        rel = relative_crps(scores, "seasonal_naive")
+        paths["relative"] = _csv(rel, out / "relative_crps.csv", True)
+    return BacktestOutputs(table, paths)

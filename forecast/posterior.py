@@ -29,6 +29,10 @@ def effects_table(
     true value and whether it is covered.
     """
     post = tree["posterior"]
+    if EFFECT not in post and "availability_beta" not in post:  # no availability link
+        return pd.DataFrame(
+            columns=["outcome", "mean", "sd", "q5", "q95", "p_positive", "rate_ratio"]
+        )
     name = EFFECT if EFFECT in post else "availability_beta"
     beta = post[name]
     lo_p, hi_p = (1 - prob) / 2, 1 - (1 - prob) / 2

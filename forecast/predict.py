@@ -95,6 +95,8 @@ def availability_paths(
 ) -> np.ndarray:
     """(sample, force, panel quarters + horizon): fitted or observed availability, then projected."""
     n_s = post.sizes["chain"] * post.sizes["draw"]
+    if "availability_beta" not in post:  # kind = "none": no availability link
+        return np.zeros((n_s, len(data.forces), len(data.panel_periods) + horizon))
     if data.index_full is None:
         hist = _draws(post, "availability", dims.FORCE, PANEL_PERIOD)
         future = _future_latent(post, data, horizon, rng)
@@ -120,17 +122,19 @@ def _log_rate(
     if spec.force_effects.enabled:
         u = _draws(post, "force_effect", dims.OUTCOME, dims.FORCE)
         eta = eta + np.swapaxes(u, 1, 2)[:, :, None, :]
-    one = np.ones((eta.shape[0], 1))
-    weights = _draws(post, "lag_weight", "lag") if len(data.lags) > 1 else one
-    a_eff = sum(
-        weights[:, i, None, None] * a_path[:, :, data.n_pre + t_model - lag]
-        for i, lag in enumerate(data.lags)
-    )
-    if spec.availability.force_varying:
-        beta = _draws(post, "availability_beta_force", dims.FORCE, dims.OUTCOME)[:, :, None, :]
-    else:
-        beta = _draws(post, "availability_beta", dims.OUTCOME)[:, None, None, :]
-    eta = eta + beta * a_eff[..., None]
+    if spec.availability.kind != "none":
+        one = np.ones((eta.shape[0], 1))
+        weights = _draws(post, "lag_weight", "lag") if len(data.lags) > 1 else one
+        a_eff = sum(
+            weights[:, i, None, None] * a_path[:, :, data.n_pre + t_model - lag]
+            for i, lag in enumerate(data.lags)
+        )
+        if spec.availability.force_varying:
+            beta = _draws(post, "availability_beta_force", dims.FORCE, dims.OUTCOME)
+            beta = beta[:, :, None, :]
+        else:
+            beta = _draws(post, "availability_beta", dims.OUTCOME)[:, None, None, :]
+        eta = eta + beta * a_eff[..., None]
     if spec.seasonality.enabled:
         season = _draws(post, "season", dims.OUTCOME, dims.QUARTER)
         eta = eta + np.swapaxes(season[:, :, quarter], 1, 2)[:, None, :, :]

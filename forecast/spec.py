@@ -113,13 +113,14 @@ class IndicatorSpec(_Strict):
 class AvailabilitySpec(_Strict):
     """Availability and its effect on each outcome's log rate.
 
-    `kind = "index"` uses an observed index variable; `kind = "latent"` estimates availability A from
+    `kind = "index"` uses an observed index variable; `kind = "none"` drops the availability link (the
+    comparison model of backtests: same outcome model and quarters); `kind = "latent"` estimates A from
     indicators: national + regional + force AR(1) components whose variances sum to 1 (A has unit
     scale). The effect is a distributed lag over quarters `lag`..`max_lag`: a total effect per outcome
     times lag weights (Dirichlet, shared across outcomes), optionally varying by force.
     """
 
-    kind: Literal["index", "latent"] = "index"
+    kind: Literal["index", "latent", "none"] = "index"
     variable: str = dims.AVAILABILITY_INDEX
     lag: int = Field(1, ge=0, le=8)
     max_lag: int | None = Field(None, ge=0, le=8)

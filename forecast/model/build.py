@@ -28,10 +28,11 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         if spec.availability.kind == "latent":
             a_full = av.latent_availability(spec.availability, data)
             av.indicators(a_full, data, fix_first=spec.availability.scale == "first_loading")
-        else:
+        elif spec.availability.kind == "index":
             a_full = pt.as_tensor(data.index_full)
             c.index_dynamics(data)
-        eta = eta + c.availability_term(spec.availability, a_full, data)
+        if spec.availability.kind != "none":
+            eta = eta + c.availability_term(spec.availability, a_full, data)
         if spec.seasonality.enabled:
             season = c.seasonality(spec.seasonality)
             eta = eta + season[:, data.quarter].T[None, :, :]

@@ -201,3 +201,34 @@ def dhi_grid(table: pd.DataFrame, level: str, path: Path, overwrite: bool = Fals
     )
     fig.tight_layout()
     return _save(fig, path, overwrite)
+
+
+def backtest_chart(summary: pd.DataFrame, path: Path, overwrite: bool = False) -> Path:
+    """Mean CRPS by horizon per model (one panel per outcome), from a (model, outcome, horizon)
+    summary."""
+    outcomes = list(pd.unique(summary["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(3.8 * len(outcomes), 3.2), squeeze=False)
+    for ax, outcome in zip(axes[0], outcomes, strict=True):
+        part = summary[summary["outcome"] == outcome]
+        for model, rows in part.groupby("model"):
+            ax.plot(rows["horizon"], rows["crps"], "o-", ms=3, label=model)
+        ax.set_title(outcome, loc="left", fontsize=10)
+        ax.set_xlabel("horizon (quarters)", fontsize=8)
+    axes[0, 0].set_ylabel("mean CRPS (offences; lower is better)", fontsize=8)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
+
+
+def pit_histograms(scores: pd.DataFrame, path: Path, overwrite: bool = False) -> Path:
+    """Randomised PIT histograms per model (flat = calibrated; U = too narrow; hump = too wide)."""
+    models = list(pd.unique(scores["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(3.0 * len(models), 2.8), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        pit = scores.loc[scores["model"] == model, "pit"].to_numpy()
+        ax.hist(pit, bins=10, range=(0, 1), color="tab:blue", alpha=0.75, density=True)
+        ax.axhline(1.0, color="black", lw=0.7, ls=":")
+        ax.set_title(model, loc="left", fontsize=9)
+        ax.set_xlabel("PIT", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path, overwrite)
