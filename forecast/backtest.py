@@ -196,7 +196,7 @@ def _client(scheduler: str | None):
         return Client(scheduler), None
     workers = max(1, (os.cpu_count() or 1) // 4)
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     return Client(cluster), cluster
 
