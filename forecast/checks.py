@@ -106,17 +106,21 @@ def posterior_predictive_table(pred: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def ppc_failures(table: pd.DataFrame) -> list[str]:
+def ppc_failures(
+    table: pd.DataFrame, min_coverage: float | None = None, min_p: float | None = None
+) -> list[str]:
     """Posterior predictive gates: 90% coverage at least MIN_COVERAGE_90 and every p-value inside
     [MIN_P, 1 - MIN_P] (the share of zeros only where some cell is zero)."""
+    min_coverage = MIN_COVERAGE_90 if min_coverage is None else min_coverage
+    min_p = MIN_P if min_p is None else min_p
     out = []
     for r in table.itertuples(index=False):
-        if r.coverage_90 < MIN_COVERAGE_90:
+        if r.coverage_90 < min_coverage:
             out.append(f"{r.outcome}: 90% predictive intervals cover {r.coverage_90:.0%} of cells")
         for key in ("p_total", "p_spread", "p_zeros"):
             p = getattr(r, key)
             if key == "p_zeros" and r.zeros_observed == 0 and p == 1.0:
                 continue  # no zero observed: only says replicated zeros are possible
-            if not MIN_P <= p <= 1 - MIN_P:
+            if not min_p <= p <= 1 - min_p:
                 out.append(f"{r.outcome}: posterior predictive {key} = {p:.3f}")
     return out

@@ -1,8 +1,12 @@
-"""The stable tidy export: one row per area x period x outcome x quantity, as CSV and Parquet.
+"""The stable tidy export: one row per area x period x outcome x quantity, as CSV and Parquet, and a
+Frictionless data package descriptor (`datapackage.json`) of every published table.
 
 Columns (in this order, documented in the README; tests fail if they change):
 area, area_level, area_code, period, outcome, quantity, horizon, is_forecast, mean, median,
-q2.5, q10, q25, q75, q90, q97.5, observed, unit, model, vintage
+q2.5, q10, q25, q75, q90, q97.5, observed, unit, model, vintage, schema_version
+
+Any change to a published table's columns, types or meaning bumps SCHEMA_VERSION, and the descriptor
+of the new version is stored in tests/contract/ (the contract test compares them).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from forecast.io import write_atomic
 from forecast.panel import periods_to_str
 from forecast.predict import aggregate_areas
 
+SCHEMA_VERSION = "1.0.0"
 PROBS = (0.025, 0.10, 0.25, 0.75, 0.90, 0.975)  # 95%, 80% and 50% central intervals
 QUANTILE_COLUMNS = tuple(f"q{100 * p:g}" for p in PROBS)
 COLUMNS = (
@@ -37,6 +42,7 @@ COLUMNS = (
     "unit",
     "model",
     "vintage",
+    "schema_version",
 )
 UNITS = {
     "count": "offences per quarter",
@@ -82,6 +88,7 @@ def summary_table(pred: xr.Dataset) -> pd.DataFrame:
     table = pd.concat(frames, ignore_index=True)
     table["model"] = str(pred.attrs.get("model", ""))
     table["vintage"] = str(pred.attrs.get("vintage", ""))
+    table["schema_version"] = SCHEMA_VERSION
     return table[list(COLUMNS)]
 
 
@@ -104,3 +111,86 @@ def save_predictions(pred: xr.Dataset, path: Path, overwrite: bool = False) -> P
     return write_atomic(
         Path(path), lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding), overwrite
     )
+
+
+_Q = "quantile of the posterior (predictive) draws: with its mirror it bounds a central interval"
+FORECAST_FIELDS = {
+    "area": ("string", "force (ONS name), region, or England and Wales"),
+    "area_level": ("string", "force, region or national"),
+    "area_code": ("string", "ONS code of a force or of England and Wales; empty for regions"),
+    "period": ("string", "calendar quarter, e.g. 2024Q3"),
+    "outcome": ("string", "homicide, robbery or knife"),
+    "quantity": ("string", "count or rate_per_100k"),
+    "horizon": ("integer", "0 for the fitted history, 1..H quarters ahead for forecasts"),
+    "is_forecast": ("boolean", "horizon > 0"),
+    "mean": ("number", "posterior predictive mean"),
+    "median": ("number", "posterior predictive median"),
+    **{c: ("number", _Q) for c in QUANTILE_COLUMNS},
+    "observed": ("number", "the recorded value; empty in the future or where missing"),
+    "unit": ("string", "offences per quarter, or per 100,000 population per quarter"),
+    "model": ("string", "name of the model spec"),
+    "vintage": ("string", "vintage label of the input panel"),
+    "schema_version": ("string", "version of this table schema"),
+}
+DHI_FIELDS = {
+    "area": FORECAST_FIELDS["area"],
+    "area_level": FORECAST_FIELDS["area_level"],
+    "area_code": FORECAST_FIELDS["area_code"],
+    "period": FORECAST_FIELDS["period"],
+    "horizon": FORECAST_FIELDS["horizon"],
+    "is_forecast": FORECAST_FIELDS["is_forecast"],
+    "quantity": (
+        "string",
+        "dhi (index, base = 100), harm (weighted drug-attributable harm) or availability "
+        "(population-weighted, the index's driver: not part of it)",
+    ),
+    "mean": ("number", "posterior mean"),
+    "median": ("number", "posterior median"),
+    **{c: ("number", _Q) for c in QUANTILE_COLUMNS},
+    "unit": ("string", "unit of the quantity"),
+    "base": ("string", "base period of the index"),
+    "model": ("string", "name of the model spec"),
+    "weights": ("string", "file of the harm weights"),
+    "schema_version": ("string", "version of this table schema"),
+}
+DHI_COLUMNS = tuple(DHI_FIELDS)
+
+
+def _resource(name: str, path: str, fields: dict, key: list[str], title: str) -> dict:
+    fmt = Path(path).suffix.lstrip(".")
+    return {
+        "name": name,
+        "path": path,
+        "title": title,
+        "format": fmt,
+        "mediatype": "text/csv" if fmt == "csv" else "application/vnd.apache.parquet",
+        **({"encoding": "utf-8"} if fmt == "csv" else {}),
+        "schema": {
+            "fields": [{"name": n, "type": t, "description": d} for n, (t, d) in fields.items()],
+            "primaryKey": key,
+            "missingValues": [""],
+        },
+    }
+
+
+def datapackage() -> dict:
+    """The Frictionless (tabular) data package descriptor of the published tables."""
+    fkey = ["area", "period", "outcome", "quantity"]
+    dkey = ["area", "period", "quantity"]
+    forecast_title = "Forecasts and fitted history per area, quarter, outcome and quantity"
+    dhi_title = "Drugs Harm Index, harm and availability per area and quarter"
+    return {
+        "profile": "tabular-data-package",
+        "name": "forecast-dhi-publication",
+        "title": "Class A availability, serious violence forecasts and the Drugs Harm Index",
+        "version": SCHEMA_VERSION,
+        "licenses": [{"name": "OGL-UK-3.0", "title": "Open Government Licence v3.0"}],
+        "resources": [
+            _resource("forecast", "forecast.csv", FORECAST_FIELDS, fkey, forecast_title),
+            _resource(
+                "forecast-parquet", "forecast.parquet", FORECAST_FIELDS, fkey, forecast_title
+            ),
+            _resource("dhi", "dhi.csv", DHI_FIELDS, dkey, dhi_title),
+            _resource("dhi-parquet", "dhi.parquet", DHI_FIELDS, dkey, dhi_title),
+        ],
+    }

@@ -250,6 +250,9 @@ def dhi_table(index: xr.Dataset) -> pd.DataFrame:
     table["base"] = index.attrs.get("base", "")
     table["model"] = index.attrs.get("model", "")
     table["weights"] = Path(str(index.attrs.get("weights", ""))).name
+    from forecast.export import SCHEMA_VERSION
+
+    table["schema_version"] = SCHEMA_VERSION
     return table
 
 

@@ -206,6 +206,22 @@ class SamplerSpec(_Strict):
     adaptation: Literal["diag", "low_rank"] = "diag"
 
 
+class GatesSpec(_Strict):
+    """Thresholds a fit must meet before it is published (`forecast publish`)."""
+
+    max_rhat: float = Field(1.01, gt=1.0)
+    min_ess_key: float = Field(400.0, ge=0, description="bulk ESS of the availability effects")
+    min_ess: float = Field(200.0, ge=0, description="bulk ESS of every other parameter")
+    max_divergences: int = Field(0, ge=0)
+    min_bfmi: float = Field(0.3, ge=0)
+    min_ppc_coverage_90: float = Field(0.80, ge=0, le=1)
+    ppc_min_p: float = Field(0.01, ge=0, lt=0.5, description="Bayesian p-values inside [p, 1 - p]")
+    recent_quarters: int = Field(4, ge=1, description="window of the data gate (latest quarters)")
+    max_recent_data_flags: int = Field(
+        0, ge=0, description="implausible jumps allowed in modelled outcomes' latest quarters"
+    )
+
+
 class ModelSpec(_Strict):
     """A whole model specification (one TOML file)."""
 
@@ -223,6 +239,7 @@ class ModelSpec(_Strict):
     breaks: BreaksSpec = BreaksSpec()
     likelihood: LikelihoodSpec = LikelihoodSpec()
     sampler: SamplerSpec = SamplerSpec()
+    gates: GatesSpec = GatesSpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:
@@ -240,7 +257,7 @@ class ModelSpec(_Strict):
 
     def model_hash(self) -> str:
         """Hash of the model part (sampler settings excluded): fits record it, loaders check it."""
-        body = self.model_dump(mode="json", exclude={"sampler", "description"})
+        body = self.model_dump(mode="json", exclude={"sampler", "description", "gates"})
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_toml(self) -> str:

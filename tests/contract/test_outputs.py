@@ -35,6 +35,7 @@ DOCUMENTED_COLUMNS = [
     "unit",
     "model",
     "vintage",
+    "schema_version",
 ]
 
 
@@ -106,3 +107,58 @@ def test_corrupt_fit_file_is_refused(tmp_path, tiny_fit_path):
     xr.Dataset({"x": ("a", [1, 2])}).to_netcdf(other, engine="h5netcdf")
     with pytest.raises(DataError, match=r"other\.nc: not a forecast fit"):
         load_fit(other)
+
+
+def test_datapackage_matches_the_stored_copy_of_its_version():
+    """Changing a published table's columns or types must bump SCHEMA_VERSION and store a new copy."""
+    import json
+    from pathlib import Path
+
+    from forecast.export import SCHEMA_VERSION, datapackage
+
+    stored = Path(__file__).parent / f"datapackage_v{SCHEMA_VERSION}.json"
+    assert stored.exists(), f"no stored descriptor for schema {SCHEMA_VERSION}: add {stored.name}"
+    assert datapackage() == json.loads(stored.read_text()), (
+        "the export schema changed: bump forecast.export.SCHEMA_VERSION and store the new descriptor"
+    )
+    fields = [f["name"] for f in datapackage()["resources"][0]["schema"]["fields"]]
+    assert fields == DOCUMENTED_COLUMNS
+
+
+def test_tables_load_in_duckdb_and_polars_from_the_descriptor_alone(table, tiny_fit, tmp_path):
+    """Read each resource with the types the descriptor gives, in two other ecosystems."""
+    import json
+
+    duckdb = pytest.importorskip("duckdb")
+    pl = pytest.importorskip("polars")
+    from forecast.export import DHI_COLUMNS, datapackage
+    from forecast.harm import dhi_table, harm_draws, harm_index, load_fractions, load_weights
+
+    outcomes = ["homicide", "robbery", "knife"]
+    pred = predict(tiny_fit, horizon=2, seed=1)
+    harm = harm_draws(pred, load_weights("home_office", outcomes), load_fractions(None, outcomes))
+    dhi = dhi_table(harm_index(harm, "2014"))
+    assert tuple(dhi.columns) == DHI_COLUMNS
+    for frame, stem in ((table, "forecast"), (dhi, "dhi")):
+        frame.to_csv(tmp_path / f"{stem}.csv", index=False)
+        frame.to_parquet(tmp_path / f"{stem}.parquet", index=False)
+    (tmp_path / "datapackage.json").write_text(json.dumps(datapackage()))
+    package = json.loads((tmp_path / "datapackage.json").read_text())
+    duck = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN"}
+    polar = {"string": pl.Utf8, "integer": pl.Int64, "number": pl.Float64, "boolean": pl.Boolean}
+    for res in package["resources"]:
+        fields = res["schema"]["fields"]
+        path = str(tmp_path / res["path"])
+        if res["format"] == "csv":
+            types = {f["name"]: duck[f["type"]] for f in fields}
+            rel = duckdb.read_csv(path, columns=types, header=True)
+            assert rel.columns == [f["name"] for f in fields]
+            n_duck = rel.aggregate("count(*)").fetchall()[0][0]
+            df = pl.read_csv(path, schema={f["name"]: polar[f["type"]] for f in fields})
+        else:
+            n_duck = duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall()[0][0]
+            df = pl.read_parquet(path).cast({f["name"]: polar[f["type"]] for f in fields})
+        assert df.columns == [f["name"] for f in fields]
+        assert n_duck == df.height > 0
+        key = res["schema"]["primaryKey"]
+        assert df.select(key).is_unique().all(), res["name"]  # the declared key is a key

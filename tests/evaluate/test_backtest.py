@@ -90,7 +90,7 @@ def test_external_scheduler_gives_the_same_scores(panel_file, small_panel, tmp_p
     local = run_backtest(panel_file, config, tmp_path / "local")
     code = (
         "from distributed import LocalCluster; import time\n"
-        "c = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=\":0\")\n"
+        'c = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0")\n'
         "print(c.scheduler_address, flush=True)\n"
         "time.sleep(600)\n"
     )
