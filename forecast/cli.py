@@ -459,6 +459,91 @@ def compare(
 
 @app.command()
 @guard
+def publish(
+    manifest: Annotated[
+        Path | None, typer.Argument(help="Ingest manifest (TOML); or give --panel instead.")
+    ] = None,
+    period: Annotated[
+        str, typer.Option(help="Last data quarter of the publication, e.g. 2024Q2.")
+    ] = "",
+    out: Annotated[Path, typer.Option(help="Bundle directory (replaced atomically).")] = Path(
+        "publication"
+    ),
+    panel: Annotated[
+        Path | None, typer.Option(help="An ingested panel file instead of MANIFEST.")
+    ] = None,
+    spec: Annotated[str, typer.Option(help="Spec name or TOML path.")] = "realdata",
+    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    base: Annotated[
+        str | None, typer.Option(help="DHI base period (default: the first full financial year).")
+    ] = None,
+    weights: Annotated[
+        str, typer.Option(help="DHI weights: home_office, cambridge or a CSV.")
+    ] = "home_office",
+    backtest_dir: Annotated[
+        Path | None, typer.Option("--backtest", help="Backtest directory whose scores to attach.")
+    ] = None,
+    allow_failed_checks: Annotated[
+        bool, typer.Option("--allow-failed-checks", help="Publish despite failed gates, marked.")
+    ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fit cache: reuse a fit with the same inputs (default OUT/../.forecast-cache)."
+        ),
+    ] = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    chains: Chains = None,
+    seed: Seed = None,
+) -> None:
+    """Quarterly publication: ingest, fit (or reuse), check gates, forecast, DHI, report, export
+    and provenance, written as one bundle atomically.
+
+    Example: forecast publish data/manifests/realdata.toml --period 2023Q2 --out publication/
+    """
+    from forecast.publish import PublishRefused
+    from forecast.publish import publish as run_publish
+
+    if not period:
+        raise ForecastError("--period is required: the last data quarter to publish, e.g. 2024Q2")
+    overrides = _sampler_overrides(None, draws, tune, chains, None)
+    try:
+        res = run_publish(
+            manifest,
+            period,
+            out,
+            spec=spec,
+            horizon=horizon,
+            base=base,
+            weights=weights,
+            panel_file=panel,
+            backtest=backtest_dir,
+            allow_failed_checks=allow_failed_checks,
+            cache=cache if cache is not None else Path(out).resolve().parent / ".forecast-cache",
+            seed=seed,
+            progress=not STATE["quiet"],
+            sampler_overrides=overrides,
+        )
+    except PublishRefused as exc:
+        print_frame(exc.failures, "failed checks")
+        raise
+    if len(res.failures):
+        out_console.print(
+            f"[bold red]WARNING:[/] published with {len(res.failures)} failed check(s); "
+            "every output is marked",
+            highlight=False,
+        )
+        print_frame(res.failures, "failed checks")
+    out_console.print(
+        f"publication written to {res.out} (fit {'reused' if res.reused_fit else 'made'}); "
+        f"open {res.out / 'report.html'}",
+        highlight=False,
+    )
+
+
+@app.command()
+@guard
 def summary(
     fit_file: FitFile,
     strict: Annotated[

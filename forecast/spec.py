@@ -218,7 +218,7 @@ class GatesSpec(_Strict):
     ppc_min_p: float = Field(0.01, ge=0, lt=0.5, description="Bayesian p-values inside [p, 1 - p]")
     recent_quarters: int = Field(4, ge=1, description="window of the data gate (latest quarters)")
     max_recent_data_flags: int = Field(
-        0, ge=0, description="implausible jumps allowed in modelled outcomes' latest quarters"
+        0, ge=0, description="halvings or doublings allowed in modelled outcomes' latest quarters"
     )
 
 

@@ -92,6 +92,7 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
                             "force": labels[f],
                             "period": str(periods[t]),
                             "value": float(x[f, t]),
+                            "ratio": float(x[f, t]) / ref,
                             "detail": f"neighbours' median {ref:g}",
                         }
                     )
@@ -125,7 +126,8 @@ def check_panel(panel: xr.Dataset) -> pd.DataFrame:
                 "detail": b.reason,
             }
         )
-    return pd.DataFrame(rows, columns=["check", "series", "force", "period", "value", "detail"])
+    columns = ["check", "series", "force", "period", "value", "ratio", "detail"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def coverage_matrices(panel: xr.Dataset) -> dict[str, pd.DataFrame]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -69,8 +71,27 @@ def coverage_plot(observed: dict[str, pd.DataFrame], path: Path, overwrite: bool
     return _save(fig, path, overwrite)
 
 
+_WATERMARK = {"text": ""}
+
+
+@contextmanager
+def watermark(text: str) -> Iterator[None]:
+    """Stamp every figure saved inside the block with `text` (e.g. a failed-checks warning)."""
+    before = _WATERMARK["text"]
+    _WATERMARK["text"] = text
+    try:
+        yield
+    finally:
+        _WATERMARK["text"] = before
+
+
 def _save(fig, path: Path, overwrite: bool) -> Path:
     """Write `fig` atomically in the format of `path`'s suffix (png, svg, pdf) and close it."""
+    if _WATERMARK["text"]:
+        fig.text(
+            0.5, 0.5, _WATERMARK["text"], ha="center", va="center", rotation=20, fontsize=13,
+            color="red", alpha=0.45, wrap=True,
+        )  # fmt: skip
     suffix = Path(path).suffix.lstrip(".") or "png"
     write_atomic(Path(path), lambda tmp: fig.savefig(tmp, format=suffix, dpi=110), overwrite)
     plt.close(fig)
@@ -83,7 +104,12 @@ def _bands(ax, x, rows: pd.DataFrame, color: str) -> None:
     ax.plot(x, rows["median"], color=color, lw=1.2, label="median")
     fc = rows["is_forecast"].to_numpy()
     if fc.any():
-        ax.axvspan(x[fc].min() - pd.Timedelta(days=45), x[fc].max(), color="grey", alpha=0.1)
+        ax.axvspan(
+            (x[fc].min() - pd.Timedelta(days=45)).to_pydatetime(),
+            x[fc].max().to_pydatetime(),
+            color="grey",
+            alpha=0.1,
+        )
 
 
 def dhi_chart(table: pd.DataFrame, area: str, path: Path, overwrite: bool = False) -> Path:
@@ -190,7 +216,12 @@ def dhi_grid(table: pd.DataFrame, level: str, path: Path, overwrite: bool = Fals
         ax.axhline(100, color="black", lw=0.5, ls=":")
         fc = r["is_forecast"].to_numpy()
         if fc.any():
-            ax.axvspan(x[fc].min() - pd.Timedelta(days=45), x[fc].max(), color="grey", alpha=0.15)
+            ax.axvspan(
+                (x[fc].min() - pd.Timedelta(days=45)).to_pydatetime(),
+                x[fc].max().to_pydatetime(),
+                color="grey",
+                alpha=0.15,
+            )
         ax.set_title(area, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)
     for ax in axes.ravel()[len(areas) :]:

@@ -1,0 +1,192 @@
+"""The publication report: one self-contained HTML file (figures inlined as base64 PNG, CSS inline,
+no scripts or network), readable in any browser offline."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from forecast import dims
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1b1b1b; }
+header { background: #12355b; color: white; padding: 18px 32px; }
+header h1 { margin: 0 0 4px 0; font-size: 22px; }
+header p { margin: 0; opacity: 0.85; }
+nav { background: #eef2f6; padding: 8px 32px; font-size: 14px; position: sticky; top: 0; }
+nav a { margin-right: 16px; color: #12355b; }
+main { padding: 8px 32px 40px 32px; max-width: 1250px; }
+section { border-bottom: 1px solid #dde3ea; padding-bottom: 14px; }
+h2 { color: #12355b; margin-top: 26px; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0 14px 0; }
+th, td { border: 1px solid #cfd7e0; padding: 3px 8px; text-align: right; }
+th { background: #eef2f6; }
+td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; border: 1px solid #dde3ea; margin: 6px 0; }
+.warning { background: #b00020; color: white; padding: 12px 32px; font-weight: bold; font-size: 16px; }
+.pass { color: #1b6e2a; font-weight: bold; } .fail { color: #b00020; font-weight: bold; }
+.headline { display: flex; flex-wrap: wrap; gap: 14px; }
+.card { border: 1px solid #cfd7e0; border-radius: 6px; padding: 10px 16px; min-width: 200px; }
+.card .big { font-size: 26px; font-weight: bold; color: #12355b; }
+.small { font-size: 12px; color: #555; }
+details summary { cursor: pointer; color: #12355b; margin: 6px 0; }
+"""
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(frame: pd.DataFrame, digits: int = 3) -> str:
+    if frame is None or frame.empty:
+        return '<p class="small">(none)</p>'
+    return frame.to_html(
+        index=False, float_format=lambda x: f"{x:,.{digits}f}", border=0, escape=True
+    )
+
+
+def _card(title: str, value: str, note: str) -> str:
+    return (
+        f'<div class="card"><div class="small">{html.escape(title)}</div>'
+        f'<div class="big">{html.escape(value)}</div><div class="small">{html.escape(note)}</div></div>'
+    )
+
+
+def render_report(
+    *,
+    title: str,
+    warning: str,
+    table: pd.DataFrame,
+    dhi: pd.DataFrame,
+    decomposition: pd.DataFrame,
+    sensitivity: pd.DataFrame,
+    effects: pd.DataFrame,
+    checks: pd.DataFrame,
+    flags: pd.DataFrame,
+    coverage: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    figures: dict[str, Path],
+    spec,
+    weights: pd.DataFrame,
+    fractions: pd.DataFrame,
+    panel,
+    base: str,
+) -> str:
+    """The whole report as one HTML string."""
+    nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
+    nat1 = nat[nat["horizon"] == 1]
+    top = nat["area"].iloc[0]
+    cards = [
+        _card(
+            f"{r['outcome']}, {r['period']} ({top})",
+            f"{r['median']:,.0f}",
+            f"80%: {r['q10']:,.0f} to {r['q90']:,.0f}; 95%: {r['q2.5']:,.0f} to {r['q97.5']:,.0f}",
+        )
+        for r in nat1.to_dict("records")
+    ]
+    d = dhi[(dhi["area_level"] == "national") & (dhi["quantity"] == "dhi")]
+    last_obs, last = d[~d["is_forecast"]].iloc[-1], d.iloc[-1]
+    cards.append(
+        _card(
+            f"Drugs Harm Index, {last_obs['period']} ({base} = 100)",
+            f"{last_obs['median']:.1f}",
+            f"95%: {last_obs['q2.5']:.1f} to {last_obs['q97.5']:.1f}",
+        )
+    )
+    cards.append(
+        _card(
+            f"Drugs Harm Index forecast, {last['period']}",
+            f"{last['median']:.1f}",
+            f"80%: {last['q10']:.1f} to {last['q90']:.1f}; 95%: {last['q2.5']:.1f} to {last['q97.5']:.1f}",
+        )
+    )
+    passed = bool(checks["passed"].all())
+    status = (
+        '<span class="pass">all checks passed</span>'
+        if passed
+        else '<span class="fail">checks failed</span>'
+    )
+    regions = [a for a in figures if a in set(table.loc[table["area_level"] == "region", "area"])]
+    forces = [a for a in figures if a in set(table.loc[table["area_level"] == "force", "area"])]
+    fan_regions = "".join(_img(figures[a], f"fan chart {a}") for a in regions)
+    fan_forces = "".join(
+        f"<details><summary>{html.escape(a)}</summary>{_img(figures[a], f'fan chart {a}')}</details>"
+        for a in forces
+    )
+    forecast_rows = nat[nat["horizon"] > 0][
+        ["period", "outcome", "median", "q10", "q90", "q2.5", "q97.5"]
+    ]
+    dhi_rows = d.tail(8)[["period", "is_forecast", "median", "q10", "q90", "q2.5", "q97.5"]]
+    breaks = flags[flags["check"].str.startswith("known break")]
+    jumps = flags[flags["check"] == "implausible jump"]
+    sources = panel.attrs.get("sources", "")
+    weight_rows = weights.reset_index()[["outcome", "weight", "unit", "price_year", "source"]]
+    fraction_rows = fractions.reset_index()[["outcome", "a", "b", "source"]]
+    effects_note = (
+        "Effects are on the log rate per standard deviation of availability's within-force variation "
+        "(exp(effect) is the rate ratio); 90% intervals."
+    )
+    warn = f'<div class="warning">{html.escape(warning)}</div>' if warning else ""
+    backtest = (
+        _table(scores)
+        if scores is not None
+        else '<p class="small">No backtest attached (run <code>forecast backtest</code> and pass '
+        "<code>--backtest DIR</code>).</p>"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{CSS}</style></head>
+<body>
+{warn}
+<header><h1>{html.escape(title)}</h1>
+<p>Model <b>{html.escape(spec.name)}</b> · data vintage {html.escape(str(panel.attrs.get("vintage", "")))} ·
+{panel.sizes[dims.FORCE]} forces × {panel.sizes[dims.PERIOD]} quarters · {status}</p></header>
+<nav><a href="#headline">Headline</a><a href="#forecasts">Forecasts</a><a href="#dhi">Harm index</a>
+<a href="#availability">Availability</a><a href="#data">Data</a><a href="#diagnostics">Diagnostics</a>
+<a href="#backtest">Backtest</a><a href="#methods">Methods and sources</a></nav>
+<main>
+{warn}
+<section id="headline"><h2>Headline figures</h2><div class="headline">{"".join(cards)}</div>
+<p class="small">Medians of the posterior predictive distribution with central intervals. Regions and
+England and Wales are sums of force draws, so every level agrees.</p></section>
+<section id="forecasts"><h2>Forecasts</h2>
+{_img(figures["national"], "fan chart, England and Wales")}
+{_table(forecast_rows, 0)}
+<h3>Regions</h3>{fan_regions}
+<h3>Forces</h3><p class="small">Select a force to open its fan chart.</p>{fan_forces}</section>
+<section id="dhi"><h2>Drugs Harm Index</h2>
+<p>Drug-attributable harm from the modelled outcomes: count × drug-attributable fraction × unit weight,
+summed, {html.escape(base)} = 100; fractions are uncertain (Beta priors) and their uncertainty is in the
+intervals. Availability is shown beside the index as its driver, never summed into it.</p>
+{_img(figures["dhi"], "Drugs Harm Index")}
+{_table(dhi_rows, 1)}
+<h3>What changed</h3>{_img(figures["dhi_decomposition"], "decomposition")}
+{_table(decomposition[decomposition["by"] != "force"], 2)}
+<h3>Sensitivity to the attributable fractions</h3>{_table(sensitivity, 3)}
+<h3>By region and force</h3>{_img(figures["dhi_regions"], "index by region")}
+{_img(figures["dhi_forces"], "index by force")}</section>
+<section id="availability"><h2>Class A availability and its estimated effect</h2>
+<p class="small">{effects_note}</p>{_table(effects, 3)}</section>
+<section id="data"><h2>Data coverage and breaks</h2>{_table(coverage, 0)}
+<h3>Known breaks in range</h3>{_table(breaks, 0)}
+<h3>Implausible jumps flagged ({len(jumps)})</h3>
+<details><summary>Show the flagged values</summary>{_table(jumps, 0)}</details></section>
+<section id="diagnostics"><h2>Diagnostics and checks</h2>{_table(checks, 3)}</section>
+<section id="backtest"><h2>Backtest scores</h2>{backtest}</section>
+<section id="methods"><h2>Methods and sources</h2>
+<p>Negative binomial counts per force, quarter and outcome with a log-population offset, partially
+pooled force effects (sum to zero), quarter-of-year seasonality, a national random-walk trend per
+outcome, recording-break steps from the break register, and the lagged effect of Class A availability.
+Forecasts carry every component forward (trend, availability dynamics, seasonality, population).
+The full specification is in the bundle's <code>manifest.json</code>; the posterior is
+<code>posterior.nc</code> (opens with <code>arviz.from_netcdf</code>).</p>
+<h3>Harm weights</h3>{_table(weight_rows, 0)}
+<h3>Attributable fractions (Beta priors)</h3>{_table(fraction_rows, 1)}
+<h3>Data sources</h3><p class="small">{html.escape(str(sources))}</p></section>
+</main></body></html>
+"""
