@@ -26,7 +26,7 @@ from forecast.errors import ForecastError
 from forecast.io import write_atomic
 from forecast.panel import load_panel
 from forecast.periods import parse_quarter
-from forecast.scores import score_draws
+from forecast.scores import LEVELS, score_draws
 
 NO_LINK = "no_link"
 
@@ -245,18 +245,30 @@ def run_backtest(
 def summarise(
     scores: pd.DataFrame, by: tuple[str, ...] = ("model", "outcome", "horizon")
 ) -> pd.DataFrame:
-    """Mean CRPS and log score, coverage of the 50/80/95% intervals (%), bias and PIT spread."""
-    g = scores.groupby(list(by))
+    """Mean CRPS and log score, coverage (%) of the central 50/80/95% intervals judged on the
+    randomised PIT (`coverage_*`, calibrated for counts) and with inclusive integer bounds
+    (`interval_*`, as the fan charts show them), bias, and the PIT's sd (0.289 when uniform)."""
+    from forecast.scores import pit_coverage
+
+    frame = scores.assign(
+        **{f"pit_{round(100 * lv)}": pit_coverage(scores["pit"].to_numpy(), lv) for lv in LEVELS}
+    )
+    g = frame.groupby(list(by))
     table = pd.DataFrame(
         {
             "n": g.size(),
             "crps": g["crps"].mean(),
             "log_score": g["log_score"].mean(),
-            "coverage_50": 100 * g["covered_50"].mean(),
-            "coverage_80": 100 * g["covered_80"].mean(),
-            "coverage_95": 100 * g["covered_95"].mean(),
+            **{
+                f"coverage_{round(100 * lv)}": 100 * g[f"pit_{round(100 * lv)}"].mean()
+                for lv in LEVELS
+            },
+            **{
+                f"interval_{round(100 * lv)}": 100 * g[f"covered_{round(100 * lv)}"].mean()
+                for lv in LEVELS
+            },
             "bias": g["error"].mean(),
-            "pit_sd": g["pit"].std(),  # 0.289 for a uniform PIT
+            "pit_sd": g["pit"].std(),
         }
     )
     return table.reset_index()

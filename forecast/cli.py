@@ -544,6 +544,32 @@ def publish(
 
 @app.command()
 @guard
+def export(
+    fit_file: FitFile,
+    out: Annotated[Path, typer.Option(help="Directory for the exported tables.")],
+    base: Annotated[str, typer.Option(help="DHI base period: 2016Q2, 2016 or 2016/17.")],
+    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    weights: Annotated[
+        str, typer.Option(help="DHI weights: home_office, cambridge or a CSV.")
+    ] = "home_office",
+    seed: PredictSeed = None,
+    force: Force = False,
+) -> None:
+    """Stable export for other tools: forecast and DHI tables (CSV, Parquet) with their
+    datapackage.json, a JSON summary, and the full posterior (NetCDF, opens in arviz).
+
+    Example: forecast export fits/default/fit.nc --base 2016/17 --out export/
+    """
+    from forecast.fit import load_fit
+    from forecast.pipeline import export_to_dir
+
+    paths = export_to_dir(load_fit(fit_file), out, base, horizon, weights, seed, overwrite=force)
+    out_console.print(f"export written to {out}", highlight=False)
+    print_paths(paths)
+
+
+@app.command()
+@guard
 def summary(
     fit_file: FitFile,
     strict: Annotated[

@@ -307,3 +307,68 @@ def backtest_outputs(scores: pd.DataFrame, out: Path) -> BacktestOutputs:
         rel = relative_crps(scores, "seasonal_naive")
         paths["relative"] = _csv(rel, out / "relative_crps.csv", True)
     return BacktestOutputs(table, paths)
+
+
+EXPORT_FILES = (
+    "forecast.csv",
+    "forecast.parquet",
+    "dhi.csv",
+    "dhi.parquet",
+    "datapackage.json",
+    "summary.json",
+    "posterior.nc",
+)
+
+
+def export_to_dir(
+    tree: xr.DataTree,
+    out: Path,
+    base: str,
+    horizon: int = 4,
+    weights: str | Path = "home_office",
+    seed: int | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """The stable export of a fit: the tidy forecast and DHI tables (CSV, Parquet), their data
+    package descriptor, a JSON summary and the full posterior (NetCDF DataTree)."""
+    import json
+
+    from forecast.export import SCHEMA_VERSION, datapackage
+
+    outcomes = list(fit_spec(tree).outcomes.names)
+    w = load_weights(weights, outcomes)
+    f = load_fractions(None, outcomes)
+    pred = predict(tree, horizon=horizon, seed=seed)
+    table = summary_table(pred)
+    harm = harm_draws(pred, w, f, seed=int(tree.attrs.get("seed", 0)) if seed is None else seed)
+    dhi = dhi_table(harm_index(harm, base))
+    out = prepare_out_dir(out, list(EXPORT_FILES), overwrite)
+    nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
+    nat_dhi = dhi[(dhi["area_level"] == "national") & (dhi["quantity"] == "dhi")]
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "model": str(tree.attrs.get("spec_name", "")),
+        "vintage": str(tree.attrs.get("panel_vintage", "")),
+        "base": base,
+        "forecast": nat[nat["horizon"] > 0][
+            ["period", "outcome", "median", "q10", "q90", "q2.5", "q97.5"]
+        ].to_dict("records"),
+        "dhi": nat_dhi.tail(horizon + 1)[
+            ["period", "is_forecast", "median", "q10", "q90", "q2.5", "q97.5"]
+        ].to_dict("records"),
+    }
+
+    def text(path: Path, body: str) -> Path:
+        return write_atomic(path, lambda tmp: tmp.write_text(body), overwrite)
+
+    return {
+        "forecast_csv": write_table(table, out / "forecast.csv", overwrite),
+        "forecast_parquet": write_table(table, out / "forecast.parquet", overwrite),
+        "dhi_csv": _csv(dhi, out / "dhi.csv", overwrite),
+        "dhi_parquet": write_atomic(
+            out / "dhi.parquet", lambda tmp: dhi.to_parquet(tmp, index=False), overwrite
+        ),
+        "datapackage": text(out / "datapackage.json", json.dumps(datapackage(), indent=2) + "\n"),
+        "summary": text(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n"),
+        "posterior": save_fit(tree, out / "posterior.nc", overwrite),
+    }

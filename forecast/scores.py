@@ -43,7 +43,9 @@ def log_score(observed: np.ndarray, draws: np.ndarray) -> np.ndarray:
 
 
 def coverage(observed: np.ndarray, draws: np.ndarray, level: float) -> np.ndarray:
-    """Whether the central `level` interval of the draws (inclusive) holds the observed value."""
+    """Whether the central `level` interval of the draws (inclusive integer bounds, as a fan chart
+    shows it) holds the observed value; for small counts this covers more than `level` even for a
+    perfect forecast, so calibration is judged by :func:`pit_coverage`."""
     lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=-1)
     return (lo <= observed) & (observed <= hi)
 
@@ -53,6 +55,12 @@ def randomised_pit(observed: np.ndarray, draws: np.ndarray, rng: np.random.Gener
     below = (draws < observed[..., None]).mean(axis=-1)
     at_or_below = (draws <= observed[..., None]).mean(axis=-1)
     return below + rng.uniform(size=below.shape) * (at_or_below - below)
+
+
+def pit_coverage(pit: np.ndarray, level: float) -> np.ndarray:
+    """Coverage of the central `level` interval judged on the randomised PIT: exactly `level` on
+    average for a calibrated forecast, counts or not."""
+    return (pit >= (1 - level) / 2) & (pit <= (1 + level) / 2)
 
 
 def score_draws(
@@ -69,4 +77,14 @@ def score_draws(
     }
     for level in LEVELS:
         out[f"covered_{round(100 * level)}"] = coverage(observed, draws, level)
+    return out
+
+
+def coverage_summary(pit: np.ndarray, inclusive: dict[float, np.ndarray] | None = None) -> dict:
+    """Percent coverage per level from PIT values (and from inclusive intervals when given)."""
+    out = {}
+    for level in LEVELS:
+        out[f"coverage_{round(100 * level)}"] = 100 * float(pit_coverage(pit, level).mean())
+        if inclusive is not None:
+            out[f"interval_{round(100 * level)}"] = 100 * float(np.mean(inclusive[level]))
     return out

@@ -15,7 +15,21 @@ def run(*args):
 
 
 @pytest.mark.parametrize(
-    "command", ["demo", "simulate", "fit", "predict", "summary", "check", "scenario", "dhi"]
+    "command",
+    [
+        "demo",
+        "simulate",
+        "fit",
+        "predict",
+        "summary",
+        "check",
+        "scenario",
+        "dhi",
+        "backtest",
+        "compare",
+        "publish",
+        "export",
+    ],
 )
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")
@@ -289,3 +303,19 @@ def test_dhi_command_writes_the_index_and_fails_cleanly(tmp_path, tiny_fit_path)
         bad = run("dhi", tiny_fit_path, "--out", tmp_path / "d2", "--force", *args)
         assert bad.exit_code == 1, bad.output
         assert message in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_export_writes_the_stable_tables_and_posterior(tmp_path, tiny_fit_path):
+    import json
+
+    import arviz as az
+
+    out = tmp_path / "export"
+    res = run("export", tiny_fit_path, "--base", "2014", "--out", out, "--horizon", 2)
+    assert res.exit_code == 0, res.output
+    assert list(pd.read_csv(out / "forecast.csv").columns) == list(COLUMNS)
+    package = json.loads((out / "datapackage.json").read_text())
+    for resource in package["resources"]:
+        assert (out / resource["path"]).exists(), resource["path"]
+    assert "posterior" in az.from_netcdf(out / "posterior.nc").children
+    assert json.loads((out / "summary.json").read_text())["schema_version"] == "1.0.0"

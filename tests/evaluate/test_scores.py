@@ -62,3 +62,16 @@ def test_score_draws_returns_every_score_with_the_observed_shape():
     expected = {"mean", "median", "crps", "log_score", "pit", "error"}
     assert expected | {"covered_50", "covered_80", "covered_95"} == set(out)
     assert all(v.shape == (1, 2) for v in out.values())
+
+
+def test_pit_coverage_is_calibrated_for_small_counts_where_inclusive_intervals_over_cover():
+    from forecast.scores import pit_coverage
+
+    rng = np.random.default_rng(4)
+    mu = rng.uniform(1, 6, size=6000)  # homicide-sized counts
+    y = rng.poisson(mu).astype(float)
+    draws = rng.poisson(mu[:, None], size=(6000, 2000)).astype(float)
+    pit = randomised_pit(y, draws, rng)
+    for level in (0.5, 0.8, 0.95):
+        assert abs(pit_coverage(pit, level).mean() - level) < 0.02
+    assert coverage(y, draws, 0.8).mean() > 0.84  # inclusive integer bounds: too generous here
