@@ -319,3 +319,11 @@ def test_export_writes_the_stable_tables_and_posterior(tmp_path, tiny_fit_path):
         assert (out / resource["path"]).exists(), resource["path"]
     assert "posterior" in az.from_netcdf(out / "posterior.nc").children
     assert json.loads((out / "summary.json").read_text())["schema_version"] == "1.0.0"
+
+
+def test_compare_ranks_fits_by_loo_and_shows_backtest_scores(tmp_path, tiny_fit_path):
+    res = run("compare", tiny_fit_path, tiny_fit_path)
+    assert res.exit_code == 0, res.output
+    assert "PSIS-LOO of the recorded counts" in res.output and "elpd_loo" in res.output
+    one = run("compare", tiny_fit_path)
+    assert one.exit_code == 1 and "compare needs at least two fits" in one.stderr
