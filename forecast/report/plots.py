@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import matplotlib
@@ -105,8 +106,8 @@ def _bands(ax, x, rows: pd.DataFrame, color: str) -> None:
     fc = rows["is_forecast"].to_numpy()
     if fc.any():
         ax.axvspan(
-            (x[fc].min() - pd.Timedelta(days=45)).to_pydatetime(),
-            x[fc].max().to_pydatetime(),
+            x[fc].min().floor("D").to_pydatetime() - timedelta(days=45),
+            x[fc].max().floor("D").to_pydatetime(),
             color="grey",
             alpha=0.1,
         )
@@ -217,8 +218,8 @@ def dhi_grid(table: pd.DataFrame, level: str, path: Path, overwrite: bool = Fals
         fc = r["is_forecast"].to_numpy()
         if fc.any():
             ax.axvspan(
-                (x[fc].min() - pd.Timedelta(days=45)).to_pydatetime(),
-                x[fc].max().to_pydatetime(),
+                x[fc].min().floor("D").to_pydatetime() - timedelta(days=45),
+                x[fc].max().floor("D").to_pydatetime(),
                 color="grey",
                 alpha=0.15,
             )
