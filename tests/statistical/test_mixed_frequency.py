@@ -29,7 +29,7 @@ def test_mixed_frequency_panel_with_a_gap_and_a_break_recovers_the_effects():
     )
     panel = mixed_frequency(sim["panel"].to_dataset(), rolling_forces=10)
     spec = mixed_spec()
-    settings = sampler_settings(spec, draws=600, tune=600, target_accept=0.95)
+    settings = sampler_settings(spec, draws=1000, tune=600, target_accept=0.95)  # the default draws
     tree = fit(panel, spec, settings, progress=False)
     post = tree["posterior"]
     summary = summarise_diagnostics(tree)
