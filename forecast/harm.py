@@ -17,6 +17,7 @@ index exactly, draw by draw.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -337,3 +338,30 @@ def sensitivity(harm: xr.Dataset, index: xr.Dataset, period: str | None = None) 
             }
         )
     return pd.DataFrame(rows).sort_values("swing", ascending=False, ignore_index=True)
+
+
+@dataclass
+class HarmResult:
+    """Everything the harm index reports, from one set of predictive draws."""
+
+    harm: xr.Dataset
+    index: xr.Dataset
+    table: pd.DataFrame
+    decomposition: pd.DataFrame
+    sensitivity: pd.DataFrame
+
+
+def harm_results(
+    pred: xr.Dataset,
+    weights: pd.DataFrame,
+    fractions: pd.DataFrame,
+    base: str,
+    seed: int = 0,
+    change: tuple[str | None, str | None] = (None, None),
+) -> HarmResult:
+    """Harm draws, the index per area, its tidy table, decomposition of a change and sensitivity."""
+    harm = harm_draws(pred, weights, fractions, seed=seed)
+    index = harm_index(harm, base)
+    return HarmResult(
+        harm, index, dhi_table(index), decompose(harm, index, *change), sensitivity(harm, index)
+    )

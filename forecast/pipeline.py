@@ -19,13 +19,12 @@ from forecast.errors import ForecastError
 from forecast.export import save_predictions, summary_table, write_table
 from forecast.fit import fit, fit_spec, sampler_settings, save_fit
 from forecast.harm import (
-    decompose,
     dhi_table,
     harm_draws,
     harm_index,
+    harm_results,
     load_fractions,
     load_weights,
-    sensitivity,
 )
 from forecast.io import prepare_out_dir, write_atomic
 from forecast.panel import save_panel
@@ -176,6 +175,11 @@ def scenario_to_dir(
     return ForecastOutputs(table, paths)
 
 
+def _harm_seed(tree: xr.DataTree, seed: int | None) -> int:
+    """Seed of the attributable-fraction draws: the predictive seed, else the fit's."""
+    return int(tree.attrs.get("seed", 0)) if seed is None else seed
+
+
 DHI_FILES = (
     "dhi.csv",
     "dhi.parquet",
@@ -217,11 +221,8 @@ def dhi_to_dir(
     w = load_weights(weights, outcomes)  # bad weights fail before any prediction work
     f = load_fractions(fractions, outcomes)
     pred = predict(tree, horizon=horizon, seed=seed)
-    harm = harm_draws(pred, w, f, seed=int(tree.attrs.get("seed", 0)) if seed is None else seed)
-    index = harm_index(harm, base)
-    table = dhi_table(index)
-    decomp = decompose(harm, index, *change)
-    sens = sensitivity(harm, index)
+    res = harm_results(pred, w, f, base, _harm_seed(tree, seed), change)
+    table, decomp, sens = res.table, res.decomposition, res.sensitivity
     out = prepare_out_dir(out, list(DHI_FILES), overwrite)  # only once everything has worked
     used = w.reset_index().merge(
         f.reset_index()[["outcome", "a", "b"]].rename(
@@ -340,8 +341,7 @@ def export_to_dir(
     f = load_fractions(None, outcomes)
     pred = predict(tree, horizon=horizon, seed=seed)
     table = summary_table(pred)
-    harm = harm_draws(pred, w, f, seed=int(tree.attrs.get("seed", 0)) if seed is None else seed)
-    dhi = dhi_table(harm_index(harm, base))
+    dhi = dhi_table(harm_index(harm_draws(pred, w, f, _harm_seed(tree, seed)), base))
     out = prepare_out_dir(out, list(EXPORT_FILES), overwrite)
     nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
     nat_dhi = dhi[(dhi["area_level"] == "national") & (dhi["quantity"] == "dhi")]

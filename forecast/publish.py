@@ -205,15 +205,7 @@ def publish(
     """Make the publication bundle in `out` (see the module docstring)."""
     from forecast.export import SCHEMA_VERSION, datapackage, summary_table
     from forecast.fit import package_versions, sampler_settings
-    from forecast.harm import (
-        decompose,
-        dhi_table,
-        harm_draws,
-        harm_index,
-        load_fractions,
-        load_weights,
-        sensitivity,
-    )
+    from forecast.harm import harm_results, load_fractions, load_weights
     from forecast.ingest.validate import coverage_table
     from forecast.panel import load_panel, panel_hash
     from forecast.pipeline import slug
@@ -261,11 +253,8 @@ def publish(
     if base is None:
         fy = [p for p in history if p.quarter == 2]  # first full financial year in the history
         base = f"{fy[0].year}/{(fy[0].year + 1) % 100:02d}" if fy else str(history[0])
-    harm = harm_draws(pred, w, fr, seed=pred_seed)
-    index = harm_index(harm, base)
-    dhi = dhi_table(index)
-    decomp = decompose(harm, index)
-    sens = sensitivity(harm, index)
+    res = harm_results(pred, w, fr, base, seed=pred_seed)
+    dhi, decomp, sens = res.table, res.decomposition, res.sensitivity
     effects = effects_table(tree)
     scores = None
     if backtest is not None:
