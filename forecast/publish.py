@@ -299,6 +299,9 @@ def publish(
             )
             fig_paths["dhi_regions"] = plots.dhi_grid(dhi, "region", figs / "dhi_regions.png")
             fig_paths["dhi_forces"] = plots.dhi_grid(dhi, "force", figs / "dhi_forces.png")
+            fig_paths["availability_regions"] = plots.dhi_grid(
+                dhi, "region", figs / "availability_regions.png", quantity="availability"
+            )
         nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
         summary = {
             "schema_version": SCHEMA_VERSION,

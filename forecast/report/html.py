@@ -171,7 +171,8 @@ intervals. Availability is shown beside the index as its driver, never summed in
 <h3>By region and force</h3>{_img(figures["dhi_regions"], "index by region")}
 {_img(figures["dhi_forces"], "index by force")}</section>
 <section id="availability"><h2>Class A availability and its estimated effect</h2>
-<p class="small">{effects_note}</p>{_table(effects, 3)}</section>
+<p class="small">{effects_note}</p>{_table(effects, 3)}
+{_img(figures["availability_regions"], "availability by region")}</section>
 <section id="data"><h2>Data coverage and breaks</h2>{_table(coverage, 0)}
 <h3>Known breaks in range</h3>{_table(breaks, 0)}
 <h3>Implausible jumps flagged ({len(jumps)})</h3>

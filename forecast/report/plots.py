@@ -196,10 +196,18 @@ def scenario_chart(table: pd.DataFrame, area: str, path: Path, overwrite: bool =
     return _save(fig, path, overwrite)
 
 
-def dhi_grid(table: pd.DataFrame, level: str, path: Path, overwrite: bool = False) -> Path:
-    """Small multiples of the harm index (median, 80% and 95% bands) for every area of `level`
-    ("force" or "region"), each on its own base = 100."""
-    rows = table[(table["quantity"] == "dhi") & (table["area_level"] == level)]
+def dhi_grid(
+    table: pd.DataFrame,
+    level: str,
+    path: Path,
+    overwrite: bool = False,
+    quantity: str = "dhi",
+) -> Path:
+    """Small multiples (median, 80% and 95% bands) of the harm index (each area on its own base =
+    100) or, with `quantity="availability"`, of estimated availability, for every area of `level`
+    ("force" or "region")."""
+    rows = table[(table["quantity"] == quantity) & (table["area_level"] == level)]
+    color = "tab:red" if quantity == "dhi" else "tab:purple"
     areas = list(pd.unique(rows["area"]))
     if not areas:
         raise ValueError(f"no index rows at level {level!r}")
@@ -211,10 +219,10 @@ def dhi_grid(table: pd.DataFrame, level: str, path: Path, overwrite: bool = Fals
     for ax, area in zip(axes.ravel(), areas, strict=False):
         r = rows[rows["area"] == area]
         x = pd.PeriodIndex(r["period"], freq="Q").to_timestamp(how="end")
-        ax.fill_between(x, r["q2.5"], r["q97.5"], color="tab:red", alpha=0.18, lw=0)
-        ax.fill_between(x, r["q10"], r["q90"], color="tab:red", alpha=0.3, lw=0)
-        ax.plot(x, r["median"], color="tab:red", lw=0.9)
-        ax.axhline(100, color="black", lw=0.5, ls=":")
+        ax.fill_between(x, r["q2.5"], r["q97.5"], color=color, alpha=0.18, lw=0)
+        ax.fill_between(x, r["q10"], r["q90"], color=color, alpha=0.3, lw=0)
+        ax.plot(x, r["median"], color=color, lw=0.9)
+        ax.axhline(100 if quantity == "dhi" else 0, color="black", lw=0.5, ls=":")
         fc = r["is_forecast"].to_numpy()
         if fc.any():
             ax.axvspan(
@@ -228,9 +236,12 @@ def dhi_grid(table: pd.DataFrame, level: str, path: Path, overwrite: bool = Fals
     for ax in axes.ravel()[len(areas) :]:
         ax.axis("off")
     base = rows["base"].iloc[0] if "base" in rows else ""
-    fig.suptitle(
-        f"Drugs Harm Index by {level} ({base} = 100), median with 80/95% bands", fontsize=9
+    title = (
+        f"Drugs Harm Index by {level} ({base} = 100)"
+        if quantity == "dhi"
+        else f"Class A availability by {level} (population-weighted; the index's driver)"
     )
+    fig.suptitle(f"{title}, median with 80/95% bands", fontsize=9)
     fig.tight_layout()
     return _save(fig, path, overwrite)
 
