@@ -169,6 +169,7 @@ def harm_draws(
     out = xr.Dataset(
         {
             HARM: harm,
+            dims.COUNT: counts,
             "fraction": fraction,
             "weight": weight,
             "fraction_prior": ((dims.OUTCOME, "beta_parameter"), fr[["a", "b"]].to_numpy()),
@@ -304,8 +305,7 @@ def sensitivity(harm: xr.Dataset, index: xr.Dataset, period: str | None = None) 
     at = pd.Period(period, freq="Q") if period else index.indexes[dims.PERIOD][-1]
     if at not in index.indexes[dims.PERIOD]:
         raise HarmError(f"quarter {at} is outside the index")
-    counts = (harm[HARM] / (harm["fraction"] * harm["weight"])).mean(("chain", "draw"))
-    counts = counts.sum(dims.FORCE).fillna(0.0)
+    counts = harm[dims.COUNT].mean(("chain", "draw")).sum(dims.FORCE)
     w = harm["weight"]
     base_counts = counts.sel({dims.PERIOD: quarters}).mean(dims.PERIOD)
     at_counts = counts.sel({dims.PERIOD: at})

@@ -70,7 +70,10 @@ def test_national_harm_is_the_sum_of_force_harm_per_draw(harm, index):
 
 
 def test_history_uses_observed_counts_and_the_forecast_uses_draws(harm, pred):
-    counts = harm["harm"] / (harm["fraction"] * harm["weight"])
+    counts = harm["count"]
+    np.testing.assert_allclose(
+        harm["harm"].values, (counts * harm["fraction"] * harm["weight"]).values, rtol=1e-12
+    )
     hist = counts.isel(period=0)
     observed = pred["observed"].isel(period=0)
     np.testing.assert_allclose(hist.isel(chain=0, draw=0).values, observed.values)
@@ -206,3 +209,18 @@ def test_shipped_weight_tables_cite_their_sources():
     assert 0.25 <= mean["homicide"] <= 0.35  # centred near 0.3 (domain notes)
     assert mean["knife"] < mean["homicide"]  # homicide's fraction is knife's upper-bound proxy
     assert isinstance(f, pd.DataFrame)
+
+
+def test_a_zero_weight_leaves_an_outcome_out_of_the_index(pred, tmp_path):
+    path = _write(
+        tmp_path,
+        "w.csv",
+        "outcome,weight,unit,price_year,source\nhomicide,1,days,,x\nrobbery,1,days,,x\n"
+        "knife,0,days,,x\n",
+    )
+    harm = harm_draws(pred, load_weights(path, OUTCOMES), load_fractions(None, OUTCOMES), 5)
+    ix = harm_index(harm, "2014")
+    assert float(abs(ix["contribution"].sel(outcome="knife")).max()) == 0.0
+    sens = sensitivity(harm, ix).set_index("outcome")
+    assert np.isfinite(sens[["dhi_at_q5", "dhi_at_q95"]].to_numpy()).all()
+    assert sens.loc["knife", "swing"] == pytest.approx(0.0, abs=1e-9)
