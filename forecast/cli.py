@@ -289,8 +289,10 @@ def check(
     ] = False,
     draws: Annotated[int, typer.Option(help="Prior predictive draws.")] = 200,
 ) -> None:
-    """Prior and posterior predictive checks of a fit: prior rates per 100,000 against plausible
-    ranges, and replicated counts against the observed (90% coverage, Bayesian p-values).
+    """Prior and posterior predictive checks of a fit, with optional gates.
+
+    Prior rates per 100,000 against plausible ranges, and replicated counts against the observed
+    (90% coverage, Bayesian p-values).
 
     Example: forecast check fits/default/fit.nc --strict
     """

@@ -37,9 +37,11 @@ def backtest(
     seed: Annotated[int, typer.Option(help="Seed of every fit and forecast.")] = 1,
     force: Force = False,
 ) -> None:
-    """Rolling-origin backtest: fit at each origin, forecast 1..H, score (CRPS, log score,
-    coverage, PIT, bias) against the model without the availability link and simple baselines.
-    Origins run in parallel on Dask and a rerun resumes the unfinished ones.
+    """Rolling-origin backtest against the no-link model and baselines, on Dask, resumable.
+
+    Fit at each origin, forecast 1..H, score (CRPS, log score, coverage, PIT, bias) against the
+    model without the availability link and simple baselines. Origins run in parallel on Dask and a
+    rerun resumes the unfinished ones.
 
     Example: forecast backtest panel.nc --out backtest/ --origins 8 --horizon 4
     """
@@ -83,8 +85,7 @@ def compare(
         Path | None, typer.Option("--backtest", help="A backtest directory to show beside LOO.")
     ] = None,
 ) -> None:
-    """Compare fitted specs by PSIS-LOO (ELPD, with Pareto k warnings) and, given a backtest,
-    by its mean scores.
+    """Compare fitted specs by PSIS-LOO (ELPD, Pareto k warnings) and backtest scores.
 
     Example: forecast compare fits/default/fit.nc fits/no_link/fit.nc --backtest backtest/
     """

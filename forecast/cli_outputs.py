@@ -89,8 +89,9 @@ def dhi(
     seed: PredictSeed = None,
     force: Force = False,
 ) -> None:
-    """Drugs Harm Index: drug-attributable harm from the outcomes, base = 100, per draw, with
-    intervals, history and forecast, per force, region and England and Wales.
+    """Drugs Harm Index (base = 100) with intervals, history and forecast, per force and region.
+
+    Drug-attributable harm from the outcomes (count x fraction x weight), per posterior draw.
 
     Example: forecast dhi fits/default/fit.nc --base 2016 --out dhi/ --weights cambridge
     """
@@ -175,8 +176,10 @@ def publish(
     chains: Chains = None,
     seed: Seed = None,
 ) -> None:
-    """Quarterly publication: ingest, fit (or reuse), check gates, forecast, DHI, report, export
-    and provenance, written as one bundle atomically.
+    """Quarterly publication: a gated, reproducible bundle (report, tables, posterior, provenance).
+
+    Ingest, fit (or reuse), check gates, forecast, DHI, report, export and provenance, written as one
+    bundle atomically.
 
     Example: forecast publish data/manifests/realdata.toml --period 2023Q2 --out publication/
     """
@@ -233,8 +236,10 @@ def export(
     seed: PredictSeed = None,
     force: Force = False,
 ) -> None:
-    """Stable export for other tools: forecast and DHI tables (CSV, Parquet) with their
-    datapackage.json, a JSON summary, and the full posterior (NetCDF, opens in arviz).
+    """Stable export for other tools: tidy tables, datapackage.json, JSON summary, posterior.
+
+    Forecast and DHI tables (CSV, Parquet) with their datapackage.json, a JSON summary, and the full
+    posterior (NetCDF, opens in arviz).
 
     Example: forecast export fits/default/fit.nc --base 2016/17 --out export/
     """
