@@ -99,18 +99,19 @@ def _save(fig, path: Path, overwrite: bool) -> Path:
     return Path(path)
 
 
+def _shade_forecast(ax, x, rows: pd.DataFrame, alpha: float) -> None:
+    """Grey span over the forecast quarters (from half a quarter before the first)."""
+    fc = rows["is_forecast"].to_numpy()
+    if fc.any():
+        start = x[fc].min().floor("D").to_pydatetime() - timedelta(days=45)
+        ax.axvspan(start, x[fc].max().floor("D").to_pydatetime(), color="grey", alpha=alpha)
+
+
 def _bands(ax, x, rows: pd.DataFrame, color: str) -> None:
     for lo, hi, alpha, label in BANDS:
         ax.fill_between(x, rows[lo], rows[hi], color=color, alpha=alpha, lw=0, label=label)
     ax.plot(x, rows["median"], color=color, lw=1.2, label="median")
-    fc = rows["is_forecast"].to_numpy()
-    if fc.any():
-        ax.axvspan(
-            x[fc].min().floor("D").to_pydatetime() - timedelta(days=45),
-            x[fc].max().floor("D").to_pydatetime(),
-            color="grey",
-            alpha=0.1,
-        )
+    _shade_forecast(ax, x, rows, alpha=0.1)
 
 
 def dhi_chart(table: pd.DataFrame, area: str, path: Path, overwrite: bool = False) -> Path:
@@ -223,14 +224,7 @@ def dhi_grid(
         ax.fill_between(x, r["q10"], r["q90"], color=color, alpha=0.3, lw=0)
         ax.plot(x, r["median"], color=color, lw=0.9)
         ax.axhline(100 if quantity == "dhi" else 0, color="black", lw=0.5, ls=":")
-        fc = r["is_forecast"].to_numpy()
-        if fc.any():
-            ax.axvspan(
-                x[fc].min().floor("D").to_pydatetime() - timedelta(days=45),
-                x[fc].max().floor("D").to_pydatetime(),
-                color="grey",
-                alpha=0.15,
-            )
+        _shade_forecast(ax, x, r, alpha=0.15)
         ax.set_title(area, fontsize=7, loc="left")
         ax.tick_params(labelsize=6)
     for ax in axes.ravel()[len(areas) :]:
