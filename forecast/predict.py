@@ -138,8 +138,9 @@ def _log_rate(
     if spec.seasonality.enabled:
         season = _draws(post, "season", dims.OUTCOME, dims.QUARTER)
         eta = eta + np.swapaxes(season[:, :, quarter], 1, 2)[:, None, :, :]
-    if trend is not None:
-        eta = eta + np.swapaxes(trend, 1, 2)[:, None, :, :]
+    if trend is not None:  # (sample, outcome, period) or, with regional trends, per force
+        national = trend.ndim == 3
+        eta = eta + (np.swapaxes(trend, 1, 2)[:, None] if national else trend.transpose(0, 2, 3, 1))
     for name, x in data.covariates.items():
         gamma = _draws(post, f"covariate__{name}", dims.OUTCOME)
         held = x[:, np.minimum(t_model, x.shape[1] - 1)]  # held at the last value in forecasts
@@ -163,6 +164,23 @@ def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> n
     return rng.poisson(rng.gamma(phi, mu / phi))
 
 
+def _walk_on(
+    post: xr.Dataset, name: str, var_dims: tuple[str, ...], horizon: int, rng
+) -> np.ndarray:
+    """Draws of a random-walk path `name` (sample, *var_dims), continued `horizon` quarters with
+    the steps' sd `{name}_sigma` (per outcome); steps of regional paths sum to zero over regions."""
+    path = _draws(post, name, *var_dims)
+    if not horizon:
+        return path
+    sd = _draws(post, f"{name}_sigma", dims.OUTCOME)
+    shape = (*path.shape[:-1], horizon)
+    steps = rng.normal(size=shape)
+    if dims.GOR in var_dims:  # as ZeroSumNormal: iid normals minus their mean over regions
+        steps = steps - steps.mean(axis=2, keepdims=True)
+    steps = steps * sd.reshape(sd.shape + (1,) * (len(shape) - 2))
+    return np.concatenate([path, path[..., -1:] + np.cumsum(steps, axis=-1)], axis=-1)
+
+
 @dataclass
 class Projection:
     """A fit carried over history + `horizon` quarters, per draw, before count noise: the inputs of
@@ -176,7 +194,7 @@ class Projection:
     periods: pd.PeriodIndex
     n_hist: int
     log_offset: np.ndarray  # (force, period): log(population / 1e5)
-    trend: np.ndarray | None  # (sample, outcome, period)
+    trend: np.ndarray | None  # (sample, outcome, period), or (sample, outcome, force, period)
     availability: np.ndarray  # (sample, force, lead quarters + period)
 
     @property
@@ -207,16 +225,16 @@ def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projec
     spec = fit_spec(tree)
     data = prepare_data(fit_panel(tree), spec)
     post = tree["posterior"].to_dataset()
-    n_s = post.sizes["chain"] * post.sizes["draw"]
     n_hist = len(data.periods)
     a_path = availability_paths(post, data, horizon, rng)
     trend = None
     if spec.trend.kind == "random_walk":
-        trend = _draws(post, "trend", dims.OUTCOME, dims.PERIOD)
-        if horizon:
-            sd = _draws(post, "trend_sigma", dims.OUTCOME)
-            walk = np.cumsum(rng.normal(size=(n_s, sd.shape[1], horizon)) * sd[:, :, None], axis=2)
-            trend = np.concatenate([trend, trend[:, :, -1:] + walk], axis=2)
+        trend = _walk_on(post, "trend", (dims.OUTCOME, dims.PERIOD), horizon, rng)
+        if spec.trend.regional:
+            regional = _walk_on(
+                post, "trend_regional", (dims.OUTCOME, dims.GOR, dims.PERIOD), horizon, rng
+            )
+            trend = trend[:, :, None, :] + regional[:, :, data.region_of, :]
     # population: extrapolated log-linearly from each force's growth over the last four quarters
     k = min(4, data.log_offset.shape[1] - 1)
     growth = (data.log_offset[:, -1] - data.log_offset[:, -1 - k]) / max(k, 1)

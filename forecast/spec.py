@@ -74,7 +74,8 @@ class SeasonalitySpec(_Strict):
 
 
 class TrendSpec(_Strict):
-    """National random-walk trend per outcome, centred to mean 0 over the modelled quarters."""
+    """National random-walk trend per outcome, centred to mean 0 over the modelled quarters, with
+    optional regional random-walk deviations (sum-to-zero over regions)."""
 
     kind: Literal["random_walk", "none"] = "random_walk"
     sigma: float = Field(0.05, gt=0, description="scale of the quarterly step sd's prior")
@@ -86,6 +87,18 @@ class TrendSpec(_Strict):
     parameterisation: (
         Literal["centred", "non_centred"] | dict[str, Literal["centred", "non_centred"]]
     ) = "non_centred"
+    # regional deviations from the national trend: random walks per region and outcome, summing to
+    # zero over regions, with their own step sd (Gamma(2, 2 / regional_sigma) prior). They follow
+    # drifts one region has and others do not (post-2020 robbery); kept slow by the prior so the
+    # regional availability component is still identified by its quarter-to-quarter movement.
+    regional: bool = False
+    regional_sigma: float = Field(0.02, gt=0, description="prior mean of the regional step sd")
+
+    @model_validator(mode="after")
+    def _regional_needs_walk(self) -> TrendSpec:
+        if self.regional and self.kind == "none":
+            raise ValueError('regional = true needs kind = "random_walk" (regions deviate from it)')
+        return self
 
     def centred_for(self, outcome: str) -> bool:
         """Whether `outcome`'s trend steps are centred."""
@@ -170,6 +183,7 @@ class ObservationSpec(_Strict):
     variable: str
     outcome: str
     window: int | None = Field(None, ge=1, le=20)
+    optional: bool = False  # skip (with a note) when the panel lacks the variable
 
 
 class BreaksSpec(_Strict):

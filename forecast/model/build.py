@@ -16,7 +16,8 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
     """Return the PyMC model for `panel` under `spec`, and the aligned data it uses.
 
     log mu[f,t,k] = log(pop/1e5) + intercept_k + force_effect[k,f]
-                    + sum_l beta_k[f] w_l A[f, t - l] + season[k, q(t)] + trend[k,t] + steps
+                    + sum_l beta_k[f] w_l A[f, t - l] + season[k, q(t)] + trend[k,t]
+                    (+ trend_regional[k, region(f), t]) + steps
 
     A is the observed index (kind "index") or latent availability measured by indicators ("latent").
     """
@@ -38,6 +39,9 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
             eta = eta + season[:, data.quarter].T[None, :, :]
         if spec.trend.kind == "random_walk":
             eta = eta + c.trend(spec.trend, data.outcomes, len(data.periods)).T[None, :, :]
+            if spec.trend.regional:
+                regional = c.regional_trend(spec.trend, len(data.outcomes))
+                eta = eta + regional[:, data.region_of, :].transpose(1, 2, 0)
         covariates = c.covariate_terms(spec.covariates, data)
         if covariates is not None:
             eta = eta + covariates

@@ -86,6 +86,29 @@ def trend(spec: TrendSpec, outcomes: list[str], n_periods: int) -> pt.TensorVari
     return pm.Deterministic("trend", path, dims=(dims.OUTCOME, dims.PERIOD))
 
 
+def regional_trend(spec: TrendSpec, n_outcomes: int) -> pt.TensorVariable:
+    """Regional deviations from the national trend, (outcome, region, period).
+
+    Non-centred random walks with a Gamma(2, 2 / regional_sigma) step sd per outcome; steps sum to
+    zero over regions at every quarter (so the national trend stays the regions' average and the two
+    do not form a ridge) and each path is centred over the modelled quarters (the intercept and force
+    effects keep the levels).
+    """
+    sigma = pm.Gamma(
+        "trend_regional_sigma", alpha=2.0, beta=2.0 / spec.regional_sigma, dims=dims.OUTCOME
+    )
+    z = pm.ZeroSumNormal(
+        "trend_regional_z", sigma=1.0, dims=(dims.OUTCOME, "period_step", dims.GOR)
+    )
+    steps = z * sigma[:, None, None]
+    zeros = pt.zeros((n_outcomes, 1, steps.shape[2]))
+    path = pt.concatenate([zeros, pt.cumsum(steps, axis=1)], axis=1)
+    path = path - path.mean(axis=1, keepdims=True)
+    return pm.Deterministic(
+        "trend_regional", path.transpose(0, 2, 1), dims=(dims.OUTCOME, dims.GOR, dims.PERIOD)
+    )
+
+
 def availability_term(
     spec: AvailabilitySpec, a_full: pt.TensorVariable, data: ModelData
 ) -> pt.TensorVariable:

@@ -137,7 +137,8 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     av = spec.availability
     lags = av.lags
     present = {str(k) for k in panel[dims.OUTCOME].values}
-    seen = present | {o.outcome for o in spec.observations}  # quarterly or through sums
+    observations = [o for o in spec.observations if not (o.optional and o.variable not in panel)]
+    seen = present | {o.outcome for o in observations}  # quarterly or through sums
     outcomes = [k for k in spec.outcomes.names if k in seen]
     absent = [k for k in spec.outcomes.names if k not in seen]
     if not outcomes:
@@ -195,9 +196,11 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     ]
     if av.kind == "latent" and not indicators:
         raise SpecError("the panel has none of the availability indicators the spec lists")
+    if len(observations) < len(spec.observations):
+        missing = [o.variable for o in spec.observations if o not in observations]
+        notes.append(f"optional observations not in the panel: {', '.join(missing)}")
     windowed = [
-        _windowed(panel, o, outcomes.index(o.outcome), forces, n_pre, notes)
-        for o in spec.observations
+        _windowed(panel, o, outcomes.index(o.outcome), forces, n_pre, notes) for o in observations
     ]
     covariates = {c.variable: _covariate(panel, c, n_pre) for c in spec.covariates}
     return ModelData(

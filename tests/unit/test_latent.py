@@ -209,3 +209,24 @@ def test_covariates_must_be_complete_and_positive_for_logs(small_panel):
     data = prepare_data(small_panel, spec)
     x = data.covariates["trafficking"]
     assert x.shape == (6, 15)  # modelled quarters (the first feeds the lag)
+
+
+def test_market_specs_measure_their_own_market_and_skip_absent_optional_series(small_panel):
+    panel = small_panel.copy()
+    rng = np.random.default_rng(4)
+    fy = np.full(panel["trafficking"].shape, np.nan)
+    fy[:, 3::4] = rng.poisson(40.0, size=fy[:, 3::4].shape)  # financial-year sums
+    for name in ("seizures_cocaine", "seizures_crack", "seizures_heroin"):
+        panel[name] = (("force", "period"), fy, {"window_quarters": 4})
+    used = {}
+    for spec_name in ("latent_cocaine", "latent_crack_heroin"):
+        model, data = build_model(panel, load_spec(spec_name))
+        used[spec_name] = [i.name for i in data.indicators]
+        assert np.isfinite(model.compile_logp()(model.initial_point(random_seed=1)))
+        assert any("optional observations not in the panel: knife_fy" in n for n in data.notes)
+        assert data.windowed == []  # knife_fy absent: knife is fitted from its quarterly counts
+    general = ["trafficking", "possession_excl_cannabis"]
+    assert used["latent_cocaine"] == [*general, "seizures_cocaine"]
+    # the simulated panel has drug deaths (an opiate-dominated series) but no admissions
+    crack_heroin = [*general, "seizures_crack", "seizures_heroin", "drug_deaths_3y"]
+    assert used["latent_crack_heroin"] == crack_heroin

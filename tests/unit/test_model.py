@@ -29,9 +29,13 @@ RICH = (
 )
 
 
-@pytest.mark.parametrize("spec_name", ["default", "minimal", "rich"])
+REGIONAL = "[trend]\nregional = true\nregional_sigma = 0.05\n"
+
+
+@pytest.mark.parametrize("spec_name", ["default", "minimal", "rich", "regional"])
 def test_numpy_log_rate_matches_the_model_likelihood(small_panel, spec_name):
-    spec = parse_spec(RICH) if spec_name == "rich" else load_spec(spec_name)
+    texts = {"rich": RICH, "regional": REGIONAL}
+    spec = parse_spec(texts[spec_name]) if spec_name in texts else load_spec(spec_name)
     model, data = build_model(small_panel, spec)
     point = model.initial_point(random_seed=3)
     rng = np.random.default_rng(0)
@@ -49,6 +53,9 @@ def test_numpy_log_rate_matches_the_model_likelihood(small_panel, spec_name):
 
     post = xr.Dataset(post, coords={k: list(v) for k, v in model.coords.items()})
     trend = post["trend"].values.reshape(1, *post["trend"].shape[2:]) if "trend" in post else None
+    if "trend_regional" in post:  # (outcome, region, period) -> per force
+        regional = post["trend_regional"].values[0][:, :, data.region_of, :]
+        trend = trend[:, :, None, :] + regional
     a_path = (
         data.index_full[None] if data.index_full is not None else post["availability"].values[0]
     )
@@ -78,3 +85,21 @@ def test_spec_panel_mismatch_is_caught_before_compiling(small_panel):
         DataError, match="panel has 5 quarters; the model needs at least max lag \\+ 8 = 9"
     ):
         prepare_data(small_panel.isel(period=slice(0, 5)), load_spec("default"))
+
+
+def test_regional_trends_sum_to_zero_over_regions_and_are_validated(small_panel):
+    spec = parse_spec(REGIONAL)
+    model, data = build_model(small_panel, spec)
+    assert model.named_vars_to_dims["trend_regional"] == ("outcome", "gor", "period")
+    assert len(data.regions) == 4  # the small panel's six forces lie in four regions
+    point = model.initial_point(random_seed=1)
+    rng = np.random.default_rng(2)
+    point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in point.items()}
+    path = model.compile_fn(
+        model["trend_regional"], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
+    )(point)
+    np.testing.assert_allclose(path.sum(axis=1), 0.0, atol=1e-12)  # over regions, each quarter
+    np.testing.assert_allclose(path.mean(axis=2), 0.0, atol=1e-12)  # centred over the quarters
+    assert np.abs(path).max() > 0.01
+    with pytest.raises(SpecError, match="regional = true needs kind"):
+        parse_spec('[trend]\nkind = "none"\nregional = true\n')

@@ -95,3 +95,31 @@ def test_panel_rates_by_area_are_unique_and_coherent():
     assert q.at["England and Wales", "rate_per_100k"] == pytest.approx(
         forces["count"].sum() / forces["population"].sum() * 1e5
     )
+
+
+def test_regional_trend_walks_on_with_steps_summing_to_zero_over_regions():
+    import xarray as xr
+
+    from forecast.predict import _walk_on
+
+    rng = np.random.default_rng(0)
+    n_c, n_d, n_k, n_g, n_t = 2, 500, 3, 4, 6
+    path = rng.normal(size=(n_c, n_d, n_k, n_g, n_t))
+    sigma = np.array([0.01, 0.05, 0.1])
+    post = xr.Dataset(
+        {
+            "trend_regional": (("chain", "draw", "outcome", "gor", "period"), path),
+            "trend_regional_sigma": (
+                ("chain", "draw", "outcome"),
+                np.broadcast_to(sigma, (n_c, n_d, n_k)),
+            ),
+        }
+    )
+    out = _walk_on(post, "trend_regional", ("outcome", "gor", "period"), 3, rng)
+    assert out.shape == (n_c * n_d, n_k, n_g, n_t + 3)
+    np.testing.assert_array_equal(out[..., :n_t], path.reshape(n_c * n_d, n_k, n_g, n_t))
+    steps = np.diff(out[..., n_t - 1 :], axis=-1)
+    np.testing.assert_allclose(steps.sum(axis=2), 0.0, atol=1e-12)  # zero-sum over regions
+    # each region's step sd is sigma * sqrt((G - 1) / G), as under ZeroSumNormal
+    sd = steps.std(axis=(0, 2, 3))
+    np.testing.assert_allclose(sd, sigma * np.sqrt((n_g - 1) / n_g), rtol=0.05)
