@@ -27,6 +27,7 @@ from forecast.io import write_atomic
 from forecast.panel import load_panel
 from forecast.periods import parse_quarter
 from forecast.scores import LEVELS, score_draws
+from forecast.spec import ModelSpec, load_spec
 
 NO_LINK = "no_link"
 
@@ -89,15 +90,23 @@ def _score_frame(
     return frame
 
 
+def without_link(spec: ModelSpec) -> ModelSpec:
+    """`spec` with no availability link: the same outcome model, priors, trends and observations, so
+    a backtest measures what the link adds to this very spec."""
+    data = spec.model_dump()
+    data["name"] = NO_LINK
+    data["description"] = f"{spec.name} without the availability link"
+    data["availability"] = {"kind": "none", "lag": spec.availability.lag}
+    return ModelSpec.model_validate(data)
+
+
 def _model_draws(
-    train: xr.Dataset, spec_name: str, config: BacktestConfig, periods, progress: bool
+    train: xr.Dataset, spec: ModelSpec, config: BacktestConfig, periods, progress: bool
 ) -> xr.DataArray:
-    """Forecast draws per area (area, period, outcome, sample) from a fit of `spec_name`."""
+    """Forecast draws per area (area, period, outcome, sample) from a fit of `spec`."""
     from forecast.fit import fit, sampler_settings
     from forecast.predict import aggregate_areas, predict
-    from forecast.spec import load_spec
 
-    spec = load_spec(spec_name)
     sampler = sampler_settings(
         spec, draws=config.draws, tune=config.tune, chains=config.chains, seed=config.seed
     )
@@ -124,10 +133,11 @@ def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataF
     key = [dims.AREA, dims.OUTCOME, "horizon"]
     rng = np.random.default_rng([config.seed, o.ordinal])
     frames = []
+    spec = load_spec(config.spec)
     for model in config.models:
         if model in ("model", NO_LINK):
-            spec_name = config.spec if model == "model" else NO_LINK
-            da = _model_draws(train, spec_name, config, periods, progress=False)
+            model_spec = spec if model == "model" else without_link(spec)
+            da = _model_draws(train, model_spec, config, periods, progress=False)
             da = da.assign_coords(horizon=(dims.PERIOD, np.arange(1, config.horizon + 1)))
             flat = da.swap_dims({dims.PERIOD: "horizon"}).transpose(*key, "sample")
             index = pd.MultiIndex.from_product([flat.indexes[d] for d in key], names=key)
@@ -137,7 +147,7 @@ def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataF
             values = flat.values.reshape(len(index), -1)
             sub = truth[keep].reset_index(drop=True)
             draws = values[rows[keep].astype(int)]
-            name = config.spec if model == "model" else NO_LINK
+            name = spec.name if model == "model" else NO_LINK
             frames.append(_score_frame(name, sub, draws, origin, rng))
     baselines = [m for m in config.models if m in ("seasonal_naive", "ets")]
     if baselines:

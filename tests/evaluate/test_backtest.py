@@ -21,6 +21,7 @@ from forecast.backtest import (
     load_scores,
     run_backtest,
     truncate,
+    without_link,
 )
 from forecast.panel import save_panel
 from forecast.periods import parse_quarter
@@ -107,3 +108,15 @@ def test_external_scheduler_gives_the_same_scores(panel_file, small_panel, tmp_p
     a, b = (x.sort_values(key).reset_index(drop=True) for x in (local, remote))
     pd.testing.assert_frame_equal(a, b)
     assert np.isfinite(a["crps"]).all()
+
+
+def test_no_link_comparison_is_the_same_spec_without_the_link():
+    from forecast.spec import load_spec
+
+    spec = load_spec("realdata")
+    plain = without_link(spec)
+    assert plain.availability.kind == "none" and plain.name == "no_link"
+    same = ("trend", "observations", "force_effects", "seasonality", "likelihood", "intercept")
+    for part in same:
+        assert getattr(plain, part) == getattr(spec, part), part
+    assert plain.trend.regional == spec.trend.regional

@@ -61,7 +61,8 @@ def test_bad_specs_fail_naming_the_key(text, message):
 def test_unknown_spec_name_lists_shipped_specs():
     with pytest.raises(
         SpecError,
-        match=r"no such spec file; shipped specs are \['default', 'latent', 'minimal', 'no_link', 'realdata'\]",
+        match=r"no such spec file; shipped specs are \['default', 'latent', 'latent_cocaine', "
+        r"'latent_crack_heroin', 'minimal', 'no_link', 'realdata'\]",
     ):
         load_spec("fancy")
 
