@@ -19,7 +19,7 @@ from forecast import dims
 from forecast.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
 from forecast.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
-from forecast.model.data import BREAK_STEP, PANEL_PERIOD, ModelData, prepare_data
+from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prepare_data
 from forecast.spec import ModelSpec
 
 BREAK_STEP_VAR = "break_step"
@@ -145,6 +145,12 @@ def _log_rate(
         gamma = _draws(post, f"covariate__{name}", dims.OUTCOME)
         held = x[:, np.minimum(t_model, x.shape[1] - 1)]  # held at the last value in forecasts
         eta = eta + gamma[:, None, None, :] * held[None, :, :, None]
+    if data.shocks:  # national shock quarters: history only (a shock row has an end)
+        delta = _draws(post, "shock", SHOCK, dims.OUTCOME)
+        for i, shock in enumerate(data.shocks):
+            at = t_model == shock.t
+            for k in shock.outcomes:
+                eta[:, :, at, k] += delta[:, i, k, None, None]
     if data.steps:
         delta = _draws(post, BREAK_STEP_VAR, BREAK_STEP)
         n_hist = len(data.periods)

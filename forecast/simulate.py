@@ -88,12 +88,15 @@ def simulate_panel(
     index_noise: float = 0.1,
     holdout: int = 0,
     breaks: list[dict] | None = None,
+    regional_trend_sd: dict[str, float] | None = None,
 ) -> xr.DataTree:
     """Simulate a quarterly panel (all 43 forces by default) with its truth; deterministic in `seed`.
 
     `breaks` lists recording breaks to simulate, e.g. ``{"force": "Kent", "outcome": "robbery",
     "start": "2016Q1", "factor": 1.3}`` (optional "end"); they are recorded in the panel's break
-    register (attribute ``breaks``) so the model can give them step effects.
+    register (attribute ``breaks``) so the model can give them step effects. `regional_trend_sd` adds
+    regional random-walk deviations from the national trend (step sd per outcome, steps summing to zero
+    over regions), drawn from their own stream so availability and the indicators are unchanged.
     """
     rng = np.random.default_rng(seed)
     reg = force_register()
@@ -156,6 +159,15 @@ def simulate_panel(
         + season[:, qoy].T[None, :, :]
         + trend.T[None, :, :]
     )
+    regional_trend = None
+    if regional_trend_sd:
+        sd_g = np.array([regional_trend_sd.get(k, 0.0) for k in outcomes])
+        g_rng = np.random.default_rng([seed, 7])
+        z = g_rng.normal(size=(n_k, len(uniq), total - 1))
+        g_steps = (z - z.mean(axis=1, keepdims=True)) * sd_g[:, None, None]
+        g_path = np.concatenate([np.zeros((n_k, len(uniq), 1)), np.cumsum(g_steps, axis=2)], axis=2)
+        regional_trend = g_path - g_path[:, :, lag:n_periods].mean(axis=2, keepdims=True)
+        eta = eta + regional_trend[:, r_idx, :].transpose(1, 2, 0)
     break_rows = []
     for b in breaks or ():
         f = forces.index(normalise_forces([b["force"]])[0])
@@ -255,6 +267,12 @@ def simulate_panel(
             "effects_scale": "log rate per sd of latent availability",
         },
     )
+    if regional_trend is not None:
+        truth["trend_regional"] = xr.DataArray(
+            regional_trend[:, :, hist],
+            dims=(dims.OUTCOME, dims.GOR, dims.PERIOD),
+            coords={dims.GOR: list(uniq)},
+        )
     tree = {"/panel": panel(hist), "/truth": truth}
     if holdout:
         tree["/future"] = panel(slice(n_periods, total))

@@ -62,8 +62,17 @@ class ForceEffectsSpec(_Strict):
 
     enabled: bool = True
     sigma: float = Field(0.5, gt=0, description="HalfNormal scale of each outcome's force sd")
-    parameterisation: Literal["centred", "non_centred"] = "centred"
+    # one choice for every outcome, or per outcome: centred where counts pin each force down,
+    # non-centred where some forces have little or no data (knife as financial-year sums)
+    parameterisation: (
+        Literal["centred", "non_centred"] | dict[str, Literal["centred", "non_centred"]]
+    ) = "centred"
     correlated: bool = False  # LKJ-correlated across outcomes (non-centred)
+
+    def centred_for(self, outcome: str) -> bool:
+        """Whether `outcome`'s force effects are centred."""
+        p = self.parameterisation
+        return (p.get(outcome, "centred") if isinstance(p, dict) else p) == "centred"
 
 
 class SeasonalitySpec(_Strict):
@@ -190,13 +199,18 @@ class BreaksSpec(_Strict):
     """Recording breaks from a register (force, series, start, end, kind, reason, source).
 
     Force-specific rows of kind `recording` or `undercount` get a step effect on the log rate over
-    [start, end]; rows of kind `missing` mask those cells; rows for all forces are left to the national
-    trend (a common step is not separable from it). The register is the panel's own (ingest attaches
-    `data/breaks.csv`; the simulator its simulated breaks) unless `file` names another."""
+    [start, end]; rows of kind `missing` mask those cells; all-force rows of kind `shock` with an end
+    (COVID-19 lockdowns) get a national effect per quarter and outcome, so a temporary fall does not
+    inflate the trend's step sd; other all-force rows are left to the national trend (a common step
+    is not separable from it). The register is the panel's own (ingest attaches `data/breaks.csv`;
+    the simulator its simulated breaks) unless `file` names another."""
 
     enabled: bool = True
     file: str | None = Field(None, description="a register CSV; default: the panel's own register")
     sigma: float = Field(0.3, gt=0, description="Normal prior sd of a step on the log rate")
+    shock_sigma: float = Field(
+        0.5, gt=0, description="Normal prior sd of a national shock quarter's effect"
+    )
 
 
 class LikelihoodSpec(_Strict):

@@ -25,7 +25,7 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
     with pm.Model(coords=data.coords()) as model:
         eta = pt.as_tensor(data.log_offset)[:, :, None] + c.intercept(spec.intercept, data.outcomes)
         if spec.force_effects.enabled:
-            eta = eta + c.force_effects(spec.force_effects).T[:, None, :]
+            eta = eta + c.force_effects(spec.force_effects, data.outcomes).T[:, None, :]
         if spec.availability.kind == "latent":
             a_full = av.latent_availability(spec.availability, data)
             av.indicators(a_full, data, fix_first=spec.availability.scale == "first_loading")
@@ -45,6 +45,9 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         covariates = c.covariate_terms(spec.covariates, data)
         if covariates is not None:
             eta = eta + covariates
+        shocks = c.shock_effects(data, spec.breaks.shock_sigma)
+        if shocks is not None:
+            eta = eta + shocks
         steps = c.break_steps(data, spec.breaks.sigma)
         if steps is not None:
             eta = eta + steps

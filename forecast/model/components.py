@@ -8,7 +8,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast import dims
-from forecast.model.data import BREAK_STEP, ModelData
+from forecast.model.data import BREAK_STEP, SHOCK, ModelData
 from forecast.posterior import within_sd
 from forecast.spec import (
     AvailabilitySpec,
@@ -26,7 +26,7 @@ def intercept(spec: InterceptSpec, outcomes: list[str]) -> pt.TensorVariable:
     return pm.Normal("intercept", mu=mu, sigma=spec.log_sd, dims=dims.OUTCOME)
 
 
-def force_effects(spec: ForceEffectsSpec) -> pt.TensorVariable:
+def force_effects(spec: ForceEffectsSpec, outcomes: list[str]) -> pt.TensorVariable:
     """Sum-to-zero force x outcome effects, so the intercept is the mean and no ridge forms.
 
     Correlated across outcomes (LKJ) when asked: zero-sum standard normals times the Cholesky factor,
@@ -45,10 +45,19 @@ def force_effects(spec: ForceEffectsSpec) -> pt.TensorVariable:
         z = pm.ZeroSumNormal("force_effect_z", sigma=1.0, dims=(dims.FORCE, dims.OUTCOME))
         return pm.Deterministic("force_effect", pt.dot(z, chol.T).T, dims=shape)
     sigma = pm.HalfNormal("force_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
-    if spec.parameterisation == "centred":
+    centred = np.array([spec.centred_for(k) for k in outcomes])
+    if centred.all():
         return pm.ZeroSumNormal("force_effect", sigma=sigma[:, None], dims=shape)
-    z = pm.ZeroSumNormal("force_effect_z", sigma=1.0, dims=shape)
-    return pm.Deterministic("force_effect", z * sigma[:, None], dims=shape)
+    if not centred.any():
+        z = pm.ZeroSumNormal("force_effect_z", sigma=1.0, dims=shape)
+        return pm.Deterministic("force_effect", z * sigma[:, None], dims=shape)
+    # mixed: one zero-sum variable, prior sd sigma where centred and 1 where not, times 1 or sigma
+    raw = pm.ZeroSumNormal(
+        "force_effect_raw", sigma=pt.where(centred, sigma, 1.0)[:, None], dims=shape
+    )
+    return pm.Deterministic(
+        "force_effect", raw * pt.where(centred, 1.0, sigma)[:, None], dims=shape
+    )
 
 
 def seasonality(spec: SeasonalitySpec) -> pt.TensorVariable:
@@ -141,6 +150,18 @@ def availability_term(
         )
     pm.Deterministic("availability_effect_per_sd", beta * within_sd(a_full), dims=dims.OUTCOME)
     return a_eff[:, :, None] * effect[:, None, :]
+
+
+def shock_effects(data: ModelData, sigma: float) -> pt.TensorVariable | None:
+    """National shock effects, one per shock quarter and outcome, as (1, period, outcome); None
+    without shocks. Outcomes a shock row does not name stay at 0 in that quarter."""
+    if not data.shocks:
+        return None
+    design = np.zeros((len(data.shocks), len(data.periods), len(data.outcomes)))
+    for i, s in enumerate(data.shocks):
+        design[i, s.t, s.outcomes] = 1.0
+    delta = pm.Normal("shock", 0.0, sigma, dims=(SHOCK, dims.OUTCOME))
+    return (delta[:, None, :] * design).sum(axis=0)[None, :, :]
 
 
 def covariate_terms(spec_covariates, data: ModelData) -> pt.TensorVariable | None:

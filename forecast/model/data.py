@@ -24,6 +24,7 @@ from forecast.spec import IndicatorSpec, ModelSpec
 
 PANEL_PERIOD = "panel_period"  # dim of latent availability: every panel quarter
 BREAK_STEP = "recording_break"  # dim of the step effects (variable `break_step`)
+SHOCK = "shock_quarter"  # dim of national shock effects (variable `shock`)
 STEP_KINDS = ("recording", "undercount")
 
 
@@ -62,6 +63,15 @@ class WindowedOutcome:
 
 
 @dataclass(frozen=True)
+class Shock:
+    """A national shock (all forces): its own effect on outcome(s) `outcomes` in modelled quarter `t`."""
+
+    label: str  # the quarter, e.g. "2020Q2"
+    t: int
+    outcomes: list[int]
+
+
+@dataclass(frozen=True)
 class Step:
     """A recording break: a step on the log rate of outcome(s) `outcomes` of force `force` over
     the modelled quarters where `active` is true."""
@@ -90,6 +100,7 @@ class ModelData:
     indicators: list[IndicatorData] = field(default_factory=list)
     windowed: list[WindowedOutcome] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    shocks: list[Shock] = field(default_factory=list)
     covariates: dict[str, np.ndarray] = field(default_factory=dict)  # (force, period), standardised
     notes: list[str] = field(default_factory=list)
 
@@ -129,6 +140,8 @@ class ModelData:
             out["indicator"] = [i.name for i in self.indicators]
         if self.steps:
             out[BREAK_STEP] = [s.label for s in self.steps]
+        if self.shocks:
+            out[SHOCK] = [s.label for s in self.shocks]
         return out
 
 
@@ -182,7 +195,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     region_names = [str(r) for r in panel[dims.REGION].values]
     regions = list(dict.fromkeys(region_names))
     notes: list[str] = []
-    steps, masked = _breaks(panel, spec, forces, outcomes, periods, notes)
+    steps, masked, shocks = _breaks(panel, spec, forces, outcomes, periods, notes)
     count = count[:, n_pre:, :]
     for f, k, t in masked:
         count[f, t, k] = np.nan
@@ -219,6 +232,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         indicators=indicators,
         windowed=windowed,
         steps=steps,
+        shocks=shocks,
         notes=notes,
     )
 
@@ -368,10 +382,25 @@ def break_register(panel: xr.Dataset, spec: ModelSpec) -> pd.DataFrame:
 
 
 def _breaks(panel, spec, forces, outcomes, periods, notes):
-    """Steps for force-specific recording breaks; cells to mask for 'missing' rows."""
+    """Steps for force-specific recording breaks; cells to mask for 'missing' rows; national shock
+    quarters for all-force 'shock' rows."""
     table = break_register(panel, spec)
     steps, masked = [], []
+    shocks: dict[int, set[int]] = {}
     for b in table.itertuples(index=False):
+        if b.force == "all" and b.kind == "shock":
+            ks = [outcomes.index(k) for k in outcomes if b.series in ("all", k)]
+            if not b.end:
+                notes.append(f"shock {b.series} from {b.start}: no end; left to trend")
+                continue
+            start = pd.Period(b.start, freq="Q") if b.start else periods[0]
+            end = pd.Period(b.end, freq="Q")
+            hit = [t for t, p in enumerate(periods) if start <= p <= end]
+            for t in hit:
+                shocks.setdefault(t, set()).update(ks)
+            if hit and ks:
+                notes.append(f"shock {b.series} {start}-{end}: a national effect per quarter")
+            continue
         if b.force == "all" or b.force not in forces:
             if b.force == "all" and b.kind in STEP_KINDS:
                 notes.append(
@@ -394,4 +423,5 @@ def _breaks(panel, spec, forces, outcomes, periods, notes):
                 notes.append(f"break {b.force} {b.series}: covers every quarter; not separable")
                 continue
             steps.append(Step(f"{b.force}: {b.series} {start}-{end}", f, ks, active))
-    return steps, masked
+    national = [Shock(str(periods[t]), t, sorted(ks)) for t, ks in sorted(shocks.items()) if ks]
+    return steps, masked, national

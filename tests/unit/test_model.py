@@ -29,12 +29,26 @@ RICH = (
 )
 
 
-REGIONAL = "[trend]\nregional = true\nregional_sigma = 0.05\n"
+REGIONAL = (
+    "[trend]\nregional = true\nregional_sigma = 0.05\n"
+    '[force_effects]\nparameterisation = { knife = "non_centred" }\n'  # mixed parameterisation
+)
 
 
-@pytest.mark.parametrize("spec_name", ["default", "minimal", "rich", "regional"])
-def test_numpy_log_rate_matches_the_model_likelihood(small_panel, spec_name):
-    texts = {"rich": RICH, "regional": REGIONAL}
+SHOCKS = (
+    "force,series,start,end,kind,reason\n"
+    "all,all,2014Q2,2014Q3,shock,two quarters of every outcome\n"
+    "all,robbery,2015Q1,2015Q1,shock,one quarter of robbery\n"
+    "all,all,2015Q3,,shock,no end: left to the trend\n"
+    "Kent,robbery,2014Q1,,recording,a step\n"
+)
+
+
+@pytest.mark.parametrize("spec_name", ["default", "minimal", "rich", "regional", "shocks"])
+def test_numpy_log_rate_matches_the_model_likelihood(small_panel, spec_name, tmp_path):
+    register = tmp_path / "breaks.csv"
+    register.write_text(SHOCKS)
+    texts = {"rich": RICH, "regional": REGIONAL, "shocks": f"[breaks]\nfile = '{register}'\n"}
     spec = parse_spec(texts[spec_name]) if spec_name in texts else load_spec(spec_name)
     model, data = build_model(small_panel, spec)
     point = model.initial_point(random_seed=3)
@@ -91,6 +105,7 @@ def test_regional_trends_sum_to_zero_over_regions_and_are_validated(small_panel)
     spec = parse_spec(REGIONAL)
     model, data = build_model(small_panel, spec)
     assert model.named_vars_to_dims["trend_regional"] == ("outcome", "gor", "period")
+    assert "force_effect_raw" in model.named_vars  # centred for two outcomes, not for knife
     assert len(data.regions) == 4  # the small panel's six forces lie in four regions
     point = model.initial_point(random_seed=1)
     rng = np.random.default_rng(2)
@@ -101,5 +116,23 @@ def test_regional_trends_sum_to_zero_over_regions_and_are_validated(small_panel)
     np.testing.assert_allclose(path.sum(axis=1), 0.0, atol=1e-12)  # over regions, each quarter
     np.testing.assert_allclose(path.mean(axis=2), 0.0, atol=1e-12)  # centred over the quarters
     assert np.abs(path).max() > 0.01
+    u = model.compile_fn(
+        model["force_effect"], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
+    )(point)
+    np.testing.assert_allclose(u.sum(axis=1), 0.0, atol=1e-12)  # over forces, every outcome
     with pytest.raises(SpecError, match="regional = true needs kind"):
         parse_spec('[trend]\nkind = "none"\nregional = true\n')
+
+
+def test_national_shocks_get_one_effect_per_quarter_and_outcome(small_panel, tmp_path):
+    register = tmp_path / "breaks.csv"
+    register.write_text(SHOCKS)
+    model, data = build_model(small_panel, parse_spec(f"[breaks]\nfile = '{register}'\n"))
+    assert [(s.label, s.outcomes) for s in data.shocks] == [
+        ("2014Q2", [0, 1, 2]),
+        ("2014Q3", [0, 1, 2]),
+        ("2015Q1", [1]),
+    ]
+    assert model.named_vars_to_dims["shock"] == ("shock_quarter", "outcome")
+    assert any("no end; left to trend" in n for n in data.notes)
+    assert [s.label for s in data.steps] == ["Kent: robbery 2014Q1-2016Q1"]
