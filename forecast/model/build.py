@@ -38,7 +38,10 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
             season = c.seasonality(spec.seasonality)
             eta = eta + season[:, data.quarter].T[None, :, :]
         if spec.trend.kind == "random_walk":
-            eta = eta + c.trend(spec.trend, data.outcomes, len(data.periods)).T[None, :, :]
+            eta = (
+                eta
+                + c.trend(spec.trend, data.outcomes, len(data.periods), data.shocks).T[None, :, :]
+            )
             if spec.trend.regional:
                 regional = c.regional_trend(spec.trend, len(data.outcomes))
                 eta = eta + regional[:, data.region_of, :].transpose(1, 2, 0)

@@ -65,12 +65,17 @@ def seasonality(spec: SeasonalitySpec) -> pt.TensorVariable:
     return pm.ZeroSumNormal("season", sigma=spec.sigma, dims=(dims.OUTCOME, dims.QUARTER))
 
 
-def trend(spec: TrendSpec, outcomes: list[str], n_periods: int) -> pt.TensorVariable:
+def trend(
+    spec: TrendSpec, outcomes: list[str], n_periods: int, shocks: list | None = None
+) -> pt.TensorVariable:
     """National random-walk trend per outcome, centred to mean 0 over the modelled quarters.
 
     Centring (rather than pinning the first quarter at 0) keeps the intercept the average level, so
     intercept and trend do not form a ridge. Steps are centred or non-centred per outcome: one raw
-    variable whose prior sd is sigma where centred and 1 where not, times 1 or sigma.
+    variable whose prior sd is sigma where centred and 1 where not, times 1 or sigma. In national
+    shock quarters (`shocks`, see :func:`shock_effects`) the trend holds still and the shock carries
+    the deviation; the step out of a shock spans the whole window (sd sigma * sqrt(quarters)), so the
+    walk is a random walk over the other quarters and shock and trend do not trade off.
     """
     n_outcomes = len(outcomes)
     if spec.sigma_prior == "gamma":
@@ -78,21 +83,38 @@ def trend(spec: TrendSpec, outcomes: list[str], n_periods: int) -> pt.TensorVari
     else:
         sigma = pm.HalfNormal("trend_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
     step_dims = (dims.OUTCOME, "period_step")
+    scale = _step_scale(shocks or [], n_outcomes, n_periods)  # (outcome, period_step)
     centred = np.array([spec.centred_for(k) for k in outcomes])
-    if centred.all():
+    prior_sd = pt.where(centred[:, None], sigma[:, None] * np.maximum(scale, 1.0), 1.0)
+    times = pt.where(centred[:, None], (scale > 0).astype(float), sigma[:, None] * scale)
+    if centred.all() and (scale == 1).all():
         steps = pm.Normal("trend_step", 0.0, sigma[:, None], dims=step_dims)
     elif not centred.any():
         z = pm.Normal("trend_step_z", 0.0, 1.0, dims=step_dims)
-        steps = pm.Deterministic("trend_step", z * sigma[:, None], dims=step_dims)
+        steps = pm.Deterministic("trend_step", z * times, dims=step_dims)
     else:
-        prior_sd = pt.where(centred, sigma, 1.0)
-        raw = pm.Normal("trend_step_raw", 0.0, prior_sd[:, None], dims=step_dims)
-        steps = pm.Deterministic(
-            "trend_step", raw * pt.where(centred, 1.0, sigma)[:, None], dims=step_dims
-        )
+        raw = pm.Normal("trend_step_raw", 0.0, prior_sd, dims=step_dims)
+        steps = pm.Deterministic("trend_step", raw * times, dims=step_dims)
     path = pt.concatenate([pt.zeros((n_outcomes, 1)), pt.cumsum(steps, axis=1)], axis=1)
     path = path - path.mean(axis=1, keepdims=True)
     return pm.Deterministic("trend", path, dims=(dims.OUTCOME, dims.PERIOD))
+
+
+def _step_scale(shocks: list, n_outcomes: int, n_periods: int) -> np.ndarray:
+    """Per outcome and step (into quarter t = 1..n-1): 0 into a shock quarter (the trend holds),
+    sqrt(1 + quarters held) out of a shock window, 1 elsewhere."""
+    held = np.zeros((n_outcomes, n_periods), bool)
+    for s in shocks:
+        held[s.outcomes, s.t] = True
+    scale = np.ones((n_outcomes, n_periods - 1))
+    for k in range(n_outcomes):
+        run = 0
+        for t in range(1, n_periods):
+            if held[k, t]:
+                scale[k, t - 1], run = 0.0, run + 1
+            else:
+                scale[k, t - 1], run = np.sqrt(1.0 + run), 0
+    return scale
 
 
 def regional_trend(spec: TrendSpec, n_outcomes: int) -> pt.TensorVariable:

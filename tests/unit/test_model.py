@@ -136,3 +136,29 @@ def test_national_shocks_get_one_effect_per_quarter_and_outcome(small_panel, tmp
     assert model.named_vars_to_dims["shock"] == ("shock_quarter", "outcome")
     assert any("no end; left to trend" in n for n in data.notes)
     assert [s.label for s in data.steps] == ["Kent: robbery 2014Q1-2016Q1"]
+    # the trend holds still through shock quarters; the step out spans the window
+    point = model.initial_point(random_seed=1)
+    rng = np.random.default_rng(5)
+    point = {k: v + rng.normal(0, 0.5, size=np.shape(v)) for k, v in point.items()}
+    fn = model.compile_fn(
+        [model["trend"], model["trend_sigma"], model["trend_step"]],
+        inputs=model.value_vars,
+        point_fn=True,
+        on_unused_input="ignore",
+    )
+    trend, sigma, steps = fn(point)
+    t = {str(p): i for i, p in enumerate(data.periods)}
+    held = [t["2014Q2"], t["2014Q3"]]
+    np.testing.assert_allclose(trend[:, held], trend[:, [held[0] - 1] * 2], atol=1e-12)
+    assert trend[1, t["2015Q1"]] == pytest.approx(trend[1, t["2014Q4"]])  # robbery only
+    assert trend[0, t["2015Q1"]] != pytest.approx(trend[0, t["2014Q4"]])
+    assert np.all(steps[:, t["2014Q4"] - 1] != 0)  # the step out of the window moves
+
+
+def test_trend_step_scale_spans_shock_windows():
+    from forecast.model.components import _step_scale
+    from forecast.model.data import Shock
+
+    scale = _step_scale([Shock("a", 2, [0]), Shock("b", 3, [0]), Shock("c", 5, [1])], 2, 7)
+    np.testing.assert_allclose(scale[0], [1, 0, 0, np.sqrt(3), 1, 1])
+    np.testing.assert_allclose(scale[1], [1, 1, 1, 1, 0, np.sqrt(2)])
