@@ -37,14 +37,17 @@ def _future_index(
 ) -> np.ndarray:
     """Simulate (sample, force, steps) future index values from the fitted AR(1) dynamics."""
     n_s = post.sizes["chain"] * post.sizes["draw"]
-    nat_mean = _draws(post, "index_nat_mean")[:, None]
     rho_n, sig_n = _draws(post, "index_nat_rho")[:, None], _draws(post, "index_nat_sigma")[:, None]
+    if "index_nat_intercept" in post:
+        intercept = _draws(post, "index_nat_intercept")[:, None]
+    else:  # fits saved before the intercept form
+        intercept = _draws(post, "index_nat_mean")[:, None] * (1 - rho_n)
     rho_d, sig_d = _draws(post, "index_dev_rho")[:, None], _draws(post, "index_dev_sigma")[:, None]
     nat = np.full((n_s, 1), index_full[:, -1].mean())
     dev = np.broadcast_to(index_full[:, -1] - index_full[:, -1].mean(), (n_s, index_full.shape[0]))
     out = np.empty((n_s, index_full.shape[0], steps))
     for j in range(steps):
-        nat = nat_mean + rho_n * (nat - nat_mean) + sig_n * rng.normal(size=(n_s, 1))
+        nat = intercept + rho_n * nat + sig_n * rng.normal(size=(n_s, 1))
         dev = rho_d * dev + sig_d * rng.normal(size=dev.shape)
         out[:, :, j] = nat + dev
     return out

@@ -218,10 +218,12 @@ def index_dynamics(data: ModelData) -> None:
     idx = data.index_full
     nat = idx.mean(axis=0)
     dev = idx - nat[None, :]
-    mean = pm.Normal("index_nat_mean", 0.0, 2.0)
+    # intercept form (nat[t] = c + rho nat[t-1]): a linear regression, which mixes well; the mean
+    # form c = mean (1 - rho) leaves the mean barely identified when rho is near 1 (a funnel)
+    intercept = pm.Normal("index_nat_intercept", 0.0, 1.0)
     rho_n = pm.Uniform("index_nat_rho", -1.0, 1.0)
     sig_n = pm.HalfNormal("index_nat_sigma", 1.0)
-    pm.Normal("index_nat_obs", mean + rho_n * (nat[:-1] - mean), sig_n, observed=nat[1:])
+    pm.Normal("index_nat_obs", intercept + rho_n * nat[:-1], sig_n, observed=nat[1:])
     rho_d = pm.Uniform("index_dev_rho", -1.0, 1.0)
     sig_d = pm.HalfNormal("index_dev_sigma", 1.0)
     pm.Normal("index_dev_obs", rho_d * dev[:, :-1], sig_d, observed=dev[:, 1:])
