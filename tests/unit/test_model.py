@@ -146,7 +146,7 @@ def test_national_shocks_get_one_effect_per_quarter_and_outcome(small_panel, tmp
         point_fn=True,
         on_unused_input="ignore",
     )
-    trend, sigma, steps = fn(point)
+    trend, _sigma, steps = fn(point)
     t = {str(p): i for i, p in enumerate(data.periods)}
     held = [t["2014Q2"], t["2014Q3"]]
     np.testing.assert_allclose(trend[:, held], trend[:, [held[0] - 1] * 2], atol=1e-12)
