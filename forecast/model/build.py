@@ -25,7 +25,7 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
     with pm.Model(coords=data.coords()) as model:
         eta = pt.as_tensor(data.log_offset)[:, :, None] + c.intercept(spec.intercept, data.outcomes)
         if spec.force_effects.enabled:
-            eta = eta + c.force_effects(spec.force_effects, data.outcomes).T[:, None, :]
+            eta = eta + c.force_effects(spec.force_effects, data.outcomes, data.seen).T[:, None, :]
         if spec.availability.kind == "latent":
             a_full = av.latent_availability(spec.availability, data)
             av.indicators(a_full, data, fix_first=spec.availability.scale == "first_loading")

@@ -26,11 +26,15 @@ def intercept(spec: InterceptSpec, outcomes: list[str]) -> pt.TensorVariable:
     return pm.Normal("intercept", mu=mu, sigma=spec.log_sd, dims=dims.OUTCOME)
 
 
-def force_effects(spec: ForceEffectsSpec, outcomes: list[str]) -> pt.TensorVariable:
+def force_effects(
+    spec: ForceEffectsSpec, outcomes: list[str], seen: np.ndarray | None = None
+) -> pt.TensorVariable:
     """Sum-to-zero force x outcome effects, so the intercept is the mean and no ridge forms.
 
     Correlated across outcomes (LKJ) when asked: zero-sum standard normals times the Cholesky factor,
-    which keeps each outcome's effects summing to zero over forces.
+    which keeps each outcome's effects summing to zero over forces. `seen` (outcome, force) marks the
+    forces with data on each outcome; where some have none (knife in Dyfed-Powys), see
+    :func:`_force_effects_on_seen`.
     """
     shape = (dims.OUTCOME, dims.FORCE)
     if spec.correlated:
@@ -46,6 +50,8 @@ def force_effects(spec: ForceEffectsSpec, outcomes: list[str]) -> pt.TensorVaria
         return pm.Deterministic("force_effect", pt.dot(z, chol.T).T, dims=shape)
     sigma = pm.HalfNormal("force_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
     centred = np.array([spec.centred_for(k) for k in outcomes])
+    if seen is not None and not seen.all():
+        return _force_effects_on_seen(sigma, centred, seen)
     if centred.all():
         return pm.ZeroSumNormal("force_effect", sigma=sigma[:, None], dims=shape)
     if not centred.any():
@@ -58,6 +64,45 @@ def force_effects(spec: ForceEffectsSpec, outcomes: list[str]) -> pt.TensorVaria
     return pm.Deterministic(
         "force_effect", raw * pt.where(centred, 1.0, sigma)[:, None], dims=shape
     )
+
+
+def _force_effects_on_seen(
+    sigma: pt.TensorVariable, centred: np.ndarray, seen: np.ndarray
+) -> pt.TensorVariable:
+    """Force effects summing to zero over the forces that have data on each outcome; a force with
+    none gets an independent Normal(0, sigma) effect (its prior predictive).
+
+    Summing to zero over all forces would tie the intercept to the unseen force's effect, a ridge
+    only the prior bounds (knife in Dyfed-Powys held the real fit's R-hat at 1.011). Each outcome's
+    n_force - 1 free coordinates map through a fixed orthonormal basis, so with iid raw values the
+    effects have exactly that distribution.
+    """
+    basis = np.stack([seen_basis(row) for row in seen])  # (outcome, force, force - 1)
+    model = pm.modelcontext(None)
+    model.add_coord("force_basis", list(range(seen.shape[1] - 1)))
+    raw = pm.Normal(
+        "force_effect_raw",
+        sigma=pt.where(centred, sigma, 1.0)[:, None],
+        dims=(dims.OUTCOME, "force_basis"),
+    )
+    effect = (pt.as_tensor(basis) * raw[:, None, :]).sum(axis=2) * pt.where(centred, 1.0, sigma)[
+        :, None
+    ]
+    return pm.Deterministic("force_effect", effect, dims=(dims.OUTCOME, dims.FORCE))
+
+
+def seen_basis(seen: np.ndarray) -> np.ndarray:
+    """(force, force - 1) orthonormal columns: the zero-sum subspace over the seen forces, then one
+    unit vector per unseen force."""
+    idx = np.flatnonzero(seen)
+    n, m = seen.size, idx.size
+    out = np.zeros((n, n - 1))
+    if m > 1:  # orthonormal basis of {x : sum x = 0} in R^m, from the centring projector
+        vecs = np.linalg.eigh(np.eye(m) - 1.0 / m)[1][:, 1:]  # eigenvalue 0 first, then 1s
+        out[idx, : m - 1] = vecs
+    for j, f in enumerate(np.flatnonzero(~seen)):
+        out[f, max(m - 1, 0) + j] = 1.0
+    return out
 
 
 def seasonality(spec: SeasonalitySpec) -> pt.TensorVariable:

@@ -119,6 +119,19 @@ class ModelData:
         """Boolean mask of observed (non-missing) quarterly cells."""
         return np.isfinite(self.count)
 
+    @property
+    def seen(self) -> np.ndarray:
+        """(outcome, force) bool: the force has at least one observation of the outcome, quarterly
+        or inside a sum (a force with none is known only through the prior)."""
+        out = self.observed.any(axis=1).T.copy()
+        for w in self.windowed:
+            c = w.cells
+            if c.f_idx is not None:
+                out[w.outcome, np.unique(c.f_idx)] = True
+            else:
+                out[w.outcome] |= (c.members > 0).any(axis=0)
+        return out
+
     def lagged(self, full: np.ndarray) -> np.ndarray:
         """(lag, force, period) slices of a (force, panel_period) array at each lag."""
         n = len(self.periods)
@@ -216,7 +229,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         _windowed(panel, o, outcomes.index(o.outcome), forces, n_pre, notes) for o in observations
     ]
     covariates = {c.variable: _covariate(panel, c, n_pre) for c in spec.covariates}
-    return ModelData(
+    data = ModelData(
         covariates=covariates,
         forces=forces,
         panel_periods=panel_periods,
@@ -235,6 +248,13 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         shocks=shocks,
         notes=notes,
     )
+    empty = [k for k, any_seen in zip(outcomes, data.seen.any(axis=1), strict=True) if not any_seen]
+    if empty:
+        raise DataError(
+            f"outcome(s) {empty} have no observed cells in the panel; "
+            "drop them from outcomes.names or supply their data"
+        )
+    return data
 
 
 def _covariate(panel: xr.Dataset, cov, n_pre: int) -> np.ndarray:

@@ -162,3 +162,35 @@ def test_trend_step_scale_spans_shock_windows():
     scale = _step_scale([Shock("a", 2, [0]), Shock("b", 3, [0]), Shock("c", 5, [1])], 2, 7)
     np.testing.assert_allclose(scale[0], [1, 0, 0, np.sqrt(3), 1, 1])
     np.testing.assert_allclose(scale[1], [1, 1, 1, 1, 0, np.sqrt(2)])
+
+
+def test_force_without_data_gets_its_own_effect_and_the_rest_sum_to_zero(small_panel):
+    panel = small_panel.copy(deep=True)
+    panel["count"].loc[{"outcome": "knife", "force": panel["force"].values[2]}] = np.nan
+    spec = parse_spec('[force_effects]\nparameterisation = { knife = "non_centred" }\n')
+    model, data = build_model(panel, spec)
+    assert data.seen.tolist() == [[True] * 6, [True] * 6, [True, True, False, True, True, True]]
+    assert model.named_vars_to_dims["force_effect_raw"] == ("outcome", "force_basis")
+    point = model.initial_point(random_seed=1)
+    rng = np.random.default_rng(3)
+    point = {k: v + rng.normal(0, 0.5, size=np.shape(v)) for k, v in point.items()}
+    u = model.compile_fn(
+        model["force_effect"], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
+    )(point)
+    np.testing.assert_allclose(u[:2].sum(axis=1), 0.0, atol=1e-12)  # fully seen: over all forces
+    np.testing.assert_allclose(np.delete(u[2], 2).sum(), 0.0, atol=1e-12)  # knife: seen forces
+    assert abs(u[2, 2]) > 1e-3  # the unseen force's effect is free, not minus the others' sum
+    # iid raw values through the basis give the zero-sum covariance over the seen forces and an
+    # independent unit variance for the unseen one
+    from forecast.model.components import seen_basis
+
+    b = seen_basis(data.seen[2])
+    np.testing.assert_allclose(b.T @ b, np.eye(5), atol=1e-12)
+    expected = np.eye(6)
+    seen = np.flatnonzero(data.seen[2])
+    expected[np.ix_(seen, seen)] -= 1 / 5
+    np.testing.assert_allclose(b @ b.T, expected, atol=1e-12)
+    # an outcome nobody observed is an error before compiling, naming it
+    panel["count"].loc[{"outcome": "knife"}] = np.nan
+    with pytest.raises(DataError, match=r"outcome\(s\) \['knife'\] have no observed cells"):
+        prepare_data(panel, spec)
