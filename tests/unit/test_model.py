@@ -101,24 +101,28 @@ def test_spec_panel_mismatch_is_caught_before_compiling(small_panel):
         prepare_data(small_panel.isel(period=slice(0, 5)), load_spec("default"))
 
 
+def _at_jittered_point(model, name: str, seed: int, sd: float) -> np.ndarray:
+    """The value of model variable `name` at the initial point plus Normal(0, sd) noise."""
+    rng = np.random.default_rng(seed)
+    point = model.initial_point(random_seed=1)
+    point = {k: v + rng.normal(0, sd, size=np.shape(v)) for k, v in point.items()}
+    fn = model.compile_fn(
+        model[name], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
+    )
+    return fn(point)
+
+
 def test_regional_trends_sum_to_zero_over_regions_and_are_validated(small_panel):
     spec = parse_spec(REGIONAL)
     model, data = build_model(small_panel, spec)
     assert model.named_vars_to_dims["trend_regional"] == ("outcome", "gor", "period")
     assert "force_effect_raw" in model.named_vars  # centred for two outcomes, not for knife
     assert len(data.regions) == 4  # the small panel's six forces lie in four regions
-    point = model.initial_point(random_seed=1)
-    rng = np.random.default_rng(2)
-    point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in point.items()}
-    path = model.compile_fn(
-        model["trend_regional"], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
-    )(point)
+    path = _at_jittered_point(model, "trend_regional", seed=2, sd=0.3)
     np.testing.assert_allclose(path.sum(axis=1), 0.0, atol=1e-12)  # over regions, each quarter
     np.testing.assert_allclose(path.mean(axis=2), 0.0, atol=1e-12)  # centred over the quarters
     assert np.abs(path).max() > 0.01
-    u = model.compile_fn(
-        model["force_effect"], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
-    )(point)
+    u = _at_jittered_point(model, "force_effect", seed=2, sd=0.3)
     np.testing.assert_allclose(u.sum(axis=1), 0.0, atol=1e-12)  # over forces, every outcome
     with pytest.raises(SpecError, match="regional = true needs kind"):
         parse_spec('[trend]\nkind = "none"\nregional = true\n')
@@ -171,12 +175,7 @@ def test_force_without_data_gets_its_own_effect_and_the_rest_sum_to_zero(small_p
     model, data = build_model(panel, spec)
     assert data.seen.tolist() == [[True] * 6, [True] * 6, [True, True, False, True, True, True]]
     assert model.named_vars_to_dims["force_effect_raw"] == ("outcome", "force_basis")
-    point = model.initial_point(random_seed=1)
-    rng = np.random.default_rng(3)
-    point = {k: v + rng.normal(0, 0.5, size=np.shape(v)) for k, v in point.items()}
-    u = model.compile_fn(
-        model["force_effect"], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
-    )(point)
+    u = _at_jittered_point(model, "force_effect", seed=3, sd=0.5)
     np.testing.assert_allclose(u[:2].sum(axis=1), 0.0, atol=1e-12)  # fully seen: over all forces
     np.testing.assert_allclose(np.delete(u[2], 2).sum(), 0.0, atol=1e-12)  # knife: seen forces
     assert abs(u[2, 2]) > 1e-3  # the unseen force's effect is free, not minus the others' sum
