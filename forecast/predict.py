@@ -148,12 +148,9 @@ def _log_rate(
         gamma = _draws(post, f"covariate__{name}", dims.OUTCOME)
         held = x[:, np.minimum(t_model, x.shape[1] - 1)]  # held at the last value in forecasts
         eta = eta + gamma[:, None, None, :] * held[None, :, :, None]
-    if data.shocks:  # national shock quarters: history only (a shock row has an end)
+    if data.shocks:
         delta = _draws(post, "shock", SHOCK, dims.OUTCOME)
-        for i, shock in enumerate(data.shocks):
-            at = t_model == shock.t
-            for k in shock.outcomes:
-                eta[:, :, at, k] += delta[:, i, k, None, None]
+        eta = eta + shock_terms(delta, data.shocks, t_model, len(data.periods))[:, None]
     if data.steps:
         delta = _draws(post, BREAK_STEP_VAR, BREAK_STEP)
         n_hist = len(data.periods)
@@ -163,6 +160,23 @@ def _log_rate(
             for k in step.outcomes:
                 eta[:, step.force, active, k] += delta[:, i, None]
     return eta
+
+
+def shock_terms(delta: np.ndarray, shocks: list, t_model: np.ndarray, n_hist: int) -> np.ndarray:
+    """(sample, period, outcome) national shock effects at modelled-time indices `t_model`.
+
+    Each shock applies in its own quarter. When the data end inside a shock (the last modelled
+    quarter is one, as a forecast made during a lockdown would be), that quarter's shock persists over
+    the forecast quarters: nothing in the data says when it ends, and dropping it would forecast an
+    immediate return to the pre-shock level.
+    """
+    out = np.zeros((delta.shape[0], t_model.size, delta.shape[2]))
+    future = t_model >= n_hist
+    for i, shock in enumerate(shocks):
+        at = (t_model == shock.t) | (future & (shock.t == n_hist - 1))
+        for k in shock.outcomes:
+            out[:, at, k] += delta[:, i, k, None]
+    return out
 
 
 def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> np.ndarray:

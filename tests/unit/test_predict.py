@@ -123,3 +123,19 @@ def test_regional_trend_walks_on_with_steps_summing_to_zero_over_regions():
     # each region's step sd is sigma * sqrt((G - 1) / G), as under ZeroSumNormal
     sd = steps.std(axis=(0, 2, 3))
     np.testing.assert_allclose(sd, sigma * np.sqrt((n_g - 1) / n_g), rtol=0.05)
+
+
+def test_a_shock_still_on_at_the_last_quarter_persists_into_the_forecast():
+    from forecast.model.data import Shock
+    from forecast.predict import shock_terms
+
+    delta = np.array([[[-0.1, -0.3], [-0.2, -0.4]]])  # (sample, shock, outcome)
+    t = np.arange(7)  # quarters 0..4 observed, 5 and 6 forecast
+    ended = [Shock("q1", 1, [0, 1]), Shock("q2", 2, [1])]
+    out = shock_terms(delta, ended, t, n_hist=5)[0]
+    np.testing.assert_allclose(out[:, 0], [0, -0.1, 0, 0, 0, 0, 0])  # history only
+    np.testing.assert_allclose(out[:, 1], [0, -0.3, -0.4, 0, 0, 0, 0])
+    ongoing = [Shock("q3", 3, [0, 1]), Shock("q4", 4, [1])]  # the data end inside the shock
+    out = shock_terms(delta, ongoing, t, n_hist=5)[0]
+    np.testing.assert_allclose(out[:, 0], [0, 0, 0, -0.1, 0, 0, 0])  # outcome 0's shock ended at 3
+    np.testing.assert_allclose(out[:, 1], [0, 0, 0, -0.3, -0.4, -0.4, -0.4])  # last one persists
