@@ -97,9 +97,10 @@ def seen_basis(seen: np.ndarray) -> np.ndarray:
     idx = np.flatnonzero(seen)
     n, m = seen.size, idx.size
     out = np.zeros((n, n - 1))
-    if m > 1:  # orthonormal basis of {x : sum x = 0} in R^m, from the centring projector
-        vecs = np.linalg.eigh(np.eye(m) - 1.0 / m)[1][:, 1:]  # eigenvalue 0 first, then 1s
-        out[idx, : m - 1] = vecs
+    for j in range(1, m):  # Helmert columns: an orthonormal basis of {x : sum x = 0} in R^m
+        col = np.zeros(m)  # closed form, so the same on every machine (eigh's is not unique)
+        col[:j], col[j] = 1.0, -float(j)
+        out[idx, j - 1] = col / np.sqrt(j * (j + 1))
     for j, f in enumerate(np.flatnonzero(~seen)):
         out[f, max(m - 1, 0) + j] = 1.0
     return out
