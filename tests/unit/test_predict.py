@@ -126,7 +126,7 @@ def test_regional_trend_walks_on_with_steps_summing_to_zero_over_regions():
 
 
 def test_a_shock_still_on_at_the_last_quarter_persists_into_the_forecast():
-    from forecast.model.data import Shock
+    from forecast.model.breaks import Shock
     from forecast.predict import shock_terms
 
     delta = np.array([[[-0.1, -0.3], [-0.2, -0.4]]])  # (sample, shock, outcome)
