@@ -160,8 +160,8 @@ def test_national_shocks_get_one_effect_per_quarter_and_outcome(small_panel, tmp
 
 
 def test_trend_step_scale_spans_shock_windows():
-    from forecast.model.components import _step_scale
     from forecast.model.breaks import Shock
+    from forecast.model.components import _step_scale
 
     scale = _step_scale([Shock("a", 2, [0]), Shock("b", 3, [0]), Shock("c", 5, [1])], 2, 7)
     np.testing.assert_allclose(scale[0], [1, 0, 0, np.sqrt(3), 1, 1])
