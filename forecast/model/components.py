@@ -85,9 +85,8 @@ def _force_effects_on_seen(
         sigma=pt.where(centred, sigma, 1.0)[:, None],
         dims=(dims.OUTCOME, "force_basis"),
     )
-    effect = (pt.as_tensor(basis) * raw[:, None, :]).sum(axis=2) * pt.where(centred, 1.0, sigma)[
-        :, None
-    ]
+    effect = pt.matmul(pt.as_tensor(basis), raw[:, :, None])[:, :, 0]  # per outcome: basis @ raw
+    effect = effect * pt.where(centred, 1.0, sigma)[:, None]
     return pm.Deterministic("force_effect", effect, dims=(dims.OUTCOME, dims.FORCE))
 
 
