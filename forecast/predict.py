@@ -57,21 +57,28 @@ def _future_latent(
     post: xr.Dataset, data: ModelData, steps: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Simulate (sample, force, steps) future latent availability: each AR(1) component continues
-    from its last (raw) value with its own persistence and innovation sd, then is centred and scaled
-    as in the fit."""
+    from its last value with its own persistence and innovation sd (so each force's availability
+    reverts to its own level, A's zero), then is scaled as in the fit; also returns the national
+    component's (sample, steps) path."""
     rho = _draws(post, "availability_rho", "availability_component")
-    if "availability_share" in post:
-        marginal = np.sqrt(_draws(post, "availability_share", "availability_component"))
-    else:
-        marginal = _draws(post, "availability_sd", "availability_component")
-    sd = marginal * np.sqrt(1 - rho**2)  # innovation sd of each component
+    if "availability_sigma" in post:
+        sd = _draws(post, "availability_sigma", "availability_component")
+    else:  # fits saved before the innovation-sd parameterisation
+        if "availability_share" in post:
+            marginal = np.sqrt(_draws(post, "availability_share", "availability_component"))
+        else:
+            marginal = _draws(post, "availability_sd", "availability_component")
+        sd = marginal * np.sqrt(1 - rho**2)
     nat = _draws(post, "availability_national_last")[:, None]
     force = _draws(post, "availability_force_last", dims.FORCE)
     regional = "availability_regional_last" in post
     reg = _draws(post, "availability_regional_last", dims.FORCE) if regional else None
-    offset = _draws(post, "availability_offset", dims.FORCE)
+    offset = (
+        _draws(post, "availability_offset", dims.FORCE) if "availability_offset" in post else 0.0
+    )
     scale = _draws(post, "availability_scale")[:, None]
     out = np.empty((rho.shape[0], len(data.forces), steps))
+    out_nat = np.empty((rho.shape[0], steps))
     # innovations obey the fit's constraints: regional ones sum to zero over regions, force ones
     # over the forces of their region (the constraints are linear, so the paths keep obeying them)
     group_of = data.region_of if regional else np.zeros(len(data.forces), int)
@@ -90,23 +97,30 @@ def _future_latent(
             reg = rho[:, 1:2] * reg + sd[:, 1:2] * shock
             raw = raw + reg
         out[:, :, j] = (raw - offset) / scale
-    return out
+        out_nat[:, j] = nat[:, 0] / scale[:, 0]
+    return out, out_nat
 
 
 def availability_paths(
     post: xr.Dataset, data: ModelData, horizon: int, rng: np.random.Generator
-) -> np.ndarray:
-    """(sample, force, panel quarters + horizon): fitted or observed availability, then projected."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(sample, force, panel quarters + horizon): fitted or observed availability, then projected;
+    and (sample, panel quarters + horizon) its national component where the fit's link leaves that
+    out (`availability_link`), else None."""
     n_s = post.sizes["chain"] * post.sizes["draw"]
     if "availability_beta" not in post:  # kind = "none": no availability link
-        return np.zeros((n_s, len(data.forces), len(data.panel_periods) + horizon))
-    if data.index_full is None:
-        hist = _draws(post, "availability", dims.FORCE, PANEL_PERIOD)
-        future = _future_latent(post, data, horizon, rng)
-    else:
+        return np.zeros((n_s, len(data.forces), len(data.panel_periods) + horizon)), None
+    if data.index_full is not None:
         hist = np.broadcast_to(data.index_full, (n_s, *data.index_full.shape))
         future = _future_index(post, data.index_full, horizon, rng)
-    return np.concatenate([hist, future], axis=2)
+        return np.concatenate([hist, future], axis=2), None
+    hist = _draws(post, "availability", dims.FORCE, PANEL_PERIOD)
+    future, future_nat = _future_latent(post, data, horizon, rng)
+    national = None
+    if "availability_link" in post:
+        hist_nat = _draws(post, "availability_national", PANEL_PERIOD)
+        national = np.concatenate([hist_nat, future_nat], axis=1)
+    return np.concatenate([hist, future], axis=2), national
 
 
 def _log_rate(
@@ -219,6 +233,7 @@ class Projection:
     log_offset: np.ndarray  # (force, period): log(population / 1e5)
     trend: np.ndarray | None  # (sample, outcome, period), or (sample, outcome, force, period)
     availability: np.ndarray  # (sample, force, lead quarters + period)
+    national: np.ndarray | None = None  # (sample, lead quarters + period): left out of the link
 
     @property
     def horizon(self) -> int:
@@ -228,6 +243,8 @@ class Projection:
         """log mu per (sample, force, period, outcome), with `availability` in place of the fit's."""
         quarter = np.array([p.quarter - 1 for p in self.periods])
         a_path = self.availability if availability is None else availability
+        if self.national is not None:  # the fit's link holds A without its national component
+            a_path = a_path - self.national[:, None, :]
         t = np.arange(len(self.periods))
         return _log_rate(
             self.post, self.spec, self.data, t, self.log_offset, a_path, quarter, self.trend
@@ -249,7 +266,7 @@ def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projec
     data = prepare_data(fit_panel(tree), spec)
     post = tree["posterior"].to_dataset()
     n_hist = len(data.periods)
-    a_path = availability_paths(post, data, horizon, rng)
+    a_path, national = availability_paths(post, data, horizon, rng)
     trend = None
     if spec.trend.kind == "random_walk":
         trend = _walk_on(post, "trend", (dims.OUTCOME, dims.PERIOD), horizon, rng)
@@ -264,7 +281,7 @@ def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projec
     future = data.log_offset[:, -1:] + growth[:, None] * np.arange(1, horizon + 1)[None, :]
     periods = pd.period_range(data.periods[0], periods=n_hist + horizon, freq="Q")
     log_offset = np.concatenate([data.log_offset, future], axis=1)
-    return Projection(tree, post, spec, data, periods, n_hist, log_offset, trend, a_path)
+    return Projection(tree, post, spec, data, periods, n_hist, log_offset, trend, a_path, national)
 
 
 def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.Dataset:

@@ -46,13 +46,16 @@ SEASON = {
     "knife": [0.04, 0.05, -0.03, -0.06],
 }
 DEFAULT_SEED = 20240601
-# indicator: (rate per 100,000 per quarter, loading on A, sd of force levels)
+# indicator: (rate per 100,000 per quarter, loading on A, sd of force levels, loading on enforcement)
 INDICATORS = {
-    "trafficking": (12.0, 0.5, 0.25),
-    "possession_excl_cannabis": (20.0, 0.4, 0.3),
-    "seizures_class_a": (30.0, 0.6, 0.3),
-    "drug_deaths": (1.2, 0.3, 0.2),
+    "trafficking": (12.0, 0.5, 0.25, 0.8),
+    "possession_excl_cannabis": (20.0, 0.4, 0.3, 0.8),
+    "seizures_class_a": (30.0, 0.6, 0.3, 0.5),
+    "drug_deaths": (1.2, 0.3, 0.2, 0.0),
 }
+OFFICERS_PER_100K = 220.0
+# published for English forces only, as in the real data (no Welsh seizure or death series)
+ENGLAND_ONLY = ("seizures_class_a", "drug_deaths")
 PRICE_LOADING = -0.15  # log price per unit of population-weighted mean availability
 # how each indicator is published: (panel variable, window in quarters, quarter of year it ends)
 PUBLISHED = {
@@ -129,13 +132,23 @@ def simulate_panel(
     index = a_obs + rng.normal(0.0, index_noise, size=a_obs.shape)
 
     # indicators of availability (loadings > 0 except price), each with its own force levels
-    # (enforcement intensity) and a little time-varying enforcement noise the model does not have
+    # (enforcement intensity), a load on enforcement effort that varies by force and over time
+    # (officers per 100,000: slow AR(1) plus a force trend; published as financial-year means) and
+    # a little time-varying noise the model does not have
+    e_rng = np.random.default_rng([seed, 11])
+    effort = _ar1(e_rng, n_f, total, 0.9, 0.1) + e_rng.normal(0, 0.02, size=(n_f, 1)) * (
+        np.arange(total)[None, :] - total / 2
+    )
+    officers = pop / 1e5 * OFFICERS_PER_100K * np.exp(e_rng.normal(0, 0.15, (n_f, 1)) + effort)
     a_pop = (a_obs * pop).sum(axis=0) / pop.sum(axis=0)
     indicator_counts = {}
-    for name, (rate, loading, level_sd) in INDICATORS.items():
+    for name, (rate, loading, level_sd, enforce) in INDICATORS.items():
         level = rng.normal(0.0, level_sd, size=n_f)[:, None] + _ar1(rng, n_f, total, 0.5, 0.05)
-        mu_ind = pop / 1e5 * rate * np.exp(loading * a_obs + level)
+        mu_ind = pop / 1e5 * rate * np.exp(loading * a_obs + level + enforce * effort)
         indicator_counts[name] = _nb(rng, mu_ind, np.full((n_f, total), 30.0))
+    welsh = reg.loc[forces, "force_code"].str.startswith("W").to_numpy()
+    for name in ENGLAND_ONLY:
+        indicator_counts[name][welsh] = np.nan
     price = 100 * np.exp(PRICE_LOADING * a_pop + rng.normal(0, 0.03, total))
 
     # outcome model
@@ -209,6 +222,21 @@ def simulate_panel(
                     "geography": "force",
                 },
             )
+        fy_end = np.array([p.quarter == 1 for p in periods_all])
+        mean_fy = np.full_like(officers, np.nan)
+        for t in np.flatnonzero(fy_end):
+            if t >= 3:
+                mean_fy[:, t] = officers[:, t - 3 : t + 1].mean(axis=1)
+        out["police_officers_fy"] = xr.DataArray(
+            mean_fy[:, sl],
+            dims=(dims.FORCE, dims.PERIOD),
+            attrs={
+                "unit": "officers (financial-year mean)",
+                "window_quarters": 4,
+                "aggregation": "financial-year mean",
+                "geography": "force",
+            },
+        )
         out["price_index"] = xr.DataArray(
             price[sl],
             dims=(dims.PERIOD,),

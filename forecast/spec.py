@@ -132,6 +132,20 @@ class IndicatorSpec(_Strict):
     optional: bool = False  # skip (with a note) when the panel lacks the variable
 
 
+class EnforcementSpec(_Strict):
+    """A (force, period) measure of enforcement effort (police officers, drug arrests) whose
+    within-force movement enters the log rate of the count indicators it names with one coefficient
+    (shared by them), so a force that raises its policing effort does not read as more supply."""
+
+    variable: str
+    log: bool = True
+    per_100k: bool = True  # divide by population first
+    sum_over_window: bool = True  # a windowed value is a sum (arrests); false: a level (officers)
+    indicators: tuple[str, ...] = ()  # the count indicators it acts on; empty: all of them
+    effect_sigma: float = Field(0.5, gt=0, description="Normal prior sd of its coefficient")
+    optional: bool = False  # skip when the panel lacks the variable
+
+
 class AvailabilitySpec(_Strict):
     """Availability and its effect on each outcome's log rate.
 
@@ -153,7 +167,13 @@ class AvailabilitySpec(_Strict):
         0.05, gt=0, description="HalfNormal scale of the force sd of effects"
     )
     regional: bool = True
-    parameterisation: Literal["centred", "non_centred"] = "non_centred"  # of the force AR(1) paths
+    # the AR(1) paths are centred (the path is the variable), each on its identified subspace
+    parameterisation: Literal["centred"] = "centred"
+    # whether the national component of A enters the outcomes' link; false (default): the national
+    # random-walk trend takes national movement, and the effect is identified from regional and
+    # force deviations of availability (the two would otherwise trade off)
+    national_in_link: bool = False
+    enforcement: tuple[EnforcementSpec, ...] = ()
     # "unit_sd": A's within-force sd is 1 exactly (components' variances are Dirichlet shares);
     # "first_loading": the first indicator's loading is its sign x 1 and component sds are free
     scale: Literal["unit_sd", "first_loading"] = "first_loading"
@@ -168,6 +188,9 @@ class AvailabilitySpec(_Strict):
         names = [i.variable for i in self.indicators]
         if len(set(names)) != len(names):
             raise ValueError(f"indicators repeat a variable: {names}")
+        stray = {x for e in self.enforcement for x in e.indicators} - set(names)
+        if stray:
+            raise ValueError(f"enforcement names indicators not in the spec: {sorted(stray)}")
         return self
 
     @property

@@ -62,7 +62,10 @@ def _forces(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
         try:
             out.append(normalise_force(str(name), f"{path}, row {i + 2}, column {column}"))
         except DataError:
-            if any(w in str(name) for w in ("Transport", "Border", "Total", "ENGLAND", "England")):
+            if any(
+                w in str(name)
+                for w in ("Transport", "Border", "Central Service", "Total", "ENGLAND", "England")
+            ):
                 out.append("")
                 continue
             raise
@@ -174,6 +177,17 @@ TABLES = {
         "drug_arrests_fy",
         {**FY_SUM, "unit": "arrests per financial year"},
         where={"offence_group": "Drug offences"},
+    ),
+    # Police officers by force and financial year (mean of start- and end-of-year counts): the
+    # policing effort that drives enforcement-led indicators (a level, not a sum)
+    "bdd_officers_fy": Table(
+        ("year", "force_name", "officers_mean"),
+        "force_name",
+        "officers_mean",
+        "year",
+        "fy_end_year",
+        "police_officers_fy",
+        {**FY_SUM, "aggregation": "financial-year mean", "unit": "police officers", **ENGLAND},
     ),
     # ONS PFA Table P1 rolling-year homicide counts ('..' = not supplied, kept missing)
     "ons_p1_rolling_year": Table(

@@ -1,17 +1,23 @@
 """Latent Class A availability and its measurement model.
 
-A[f, t] = (national[t] + regional[region(f), t] + force[f, t] - force mean) / scale: three stationary
-AR(1) processes whose marginal variances are Dirichlet shares of 1, centred per force over the panel's
-quarters (levels are not identified: between-force differences in the indicators are enforcement
-intensity, absorbed by each indicator's force levels) and scaled so A's within-force variation has sd
-exactly 1 (the scale convention; effects are then per sd). The sign convention is each indicator's
-loading sign, fixed by meaning (more trafficking offences, seizures, deaths: more availability; a
-higher price: less). The AR(1) paths are non-centred: linear filters of standard-normal innovations.
+A[f, t] = national[t] + regional[region(f), t] + force[f, t]: three AR(1) components, each
+parameterised by its persistence rho and innovation sd sigma (not its marginal sd, which correlates
+with rho), each centred (the path is the variable) and living on the subspace that the data
+identify: every path sums to zero over the panel's quarters (a force's level of A is not identified:
+each indicator's force levels take it), regional paths sum to zero over regions, and force paths
+over the forces of their region. The prior there is the AR(1) density conditioned on those
+constraints, normalising constant included (it depends on rho and sigma). No direction of the
+paths is left to the prior alone.
 
-Each indicator j is observed through its operator (see :mod:`forecast.model.data`):
-counts ~ NegBin(sum over the cell's forces and quarters of exp(log pop + a_j + g_j[f] + l_j A[f, t])),
-where g_j is a sum-to-zero force level (a force's enforcement intensity, which so cannot pass for
-availability); log-normal values (prices): log y ~ Normal(a_j + l_j * mean A, s_j).
+Scale: the first indicator's loading is its sign x 1 ("first_loading") or A is divided by its sd
+("unit_sd"); effects are reported per sd of A either way. Signs are fixed by each indicator's meaning.
+
+Each indicator j is observed through its operator (see :mod:`forecast.model.data`), with A centred
+over the quarters the indicator sees in each force:
+counts ~ NegBin(sum over the cell's forces and quarters of exp(log pop + a_j + g_j[f] + l_j A_j[f, t]
++ enforcement terms)), where g_j sums to zero over the forces the indicator observes (a force's
+enforcement intensity: it cannot pass for availability); log-normal values (prices):
+log y ~ Normal(a_j + l_j * mean A_j, s_j).
 """
 
 from __future__ import annotations
@@ -21,114 +27,104 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast import dims
+from forecast.model.components import seen_basis
 from forecast.model.data import PANEL_PERIOD, Cells, ModelData
 from forecast.spec import AvailabilitySpec
 
+TIME_BASIS = "availability_time_basis"
 
-def ar1_filter(z: pt.TensorVariable, rho: pt.TensorVariable, n_t: int) -> pt.TensorVariable:
-    """Stationary unit-variance AR(1) paths from innovations z (series, time): z @ L(rho)^T with
-    L[t, s] = rho^(t-s) * (1 if s == 0 else sqrt(1 - rho^2)) for s <= t (no scan: one matmul)."""
-    t = np.arange(n_t)
-    gap = t[:, None] - t[None, :]
-    lower = (gap >= 0).astype(float)
-    power = pt.power(rho, pt.as_tensor(np.maximum(gap, 0).astype(float)))
-    scale = np.where(t == 0, 1.0, 0.0)[None, :] + np.where(t == 0, 0.0, 1.0)[None, :] * pt.sqrt(
-        1 - rho**2
+
+def group_basis(group_of: np.ndarray) -> np.ndarray:
+    """(member, member - groups) orthonormal columns spanning the vectors that sum to zero within
+    every group (Helmert columns per group, so the same on every machine)."""
+    cols = []
+    for g in np.unique(group_of):
+        inside = group_of == g
+        cols.append(seen_basis(inside)[:, : inside.sum() - 1])
+    return np.concatenate(cols, axis=1)
+
+
+def ar1_logp(x: pt.TensorVariable, sigma, rho) -> pt.TensorVariable:
+    """Log density of independent stationary AR(1) rows of x (row, time), innovation sd sigma."""
+    first = pm.logp(pm.Normal.dist(0.0, sigma / pt.sqrt(1 - rho**2)), x[:, 0]).sum()
+    return first + pm.logp(pm.Normal.dist(rho * x[:, :-1], sigma), x[:, 1:]).sum()
+
+
+def subspace_correction(sigma, rho, n_t: int, n_rows: int, n_groups: int) -> pt.TensorVariable:
+    """log det(V' S V) / 2 for the constrained directions V: what turns the AR(1) density of a path
+    constrained to the subspace into the density of its coordinates there (it depends on rho and
+    sigma, so leaving it out would bend their prior). Rows are iid AR(1) with covariance S_t; the
+    constraints are `n_groups` cross-row sums (each removes one whole path: det S_t) and each
+    remaining path's mean over time (removes v' S_t v, v = 1 / sqrt(T))."""
+    log_det = n_t * pt.log(sigma**2) - pt.log(1 - rho**2)
+    k = np.arange(1, n_t)
+    mean_var = sigma**2 / (1 - rho**2) * (1 + 2 * pt.sum((n_t - k) * rho**k) / n_t)
+    return 0.5 * n_groups * log_det + 0.5 * (n_rows - n_groups) * pt.log(mean_var)
+
+
+def constrained_ar1(name: str, sigma, rho, row_basis: np.ndarray, n_t: int) -> pt.TensorVariable:
+    """Centred AR(1) paths (rows, time) on the subspace spanned by `row_basis` across rows and the
+    zero-sum vectors over time: coordinates z, paths row_basis @ z @ time_basis', prior the AR(1)
+    density conditioned on the subspace."""
+    model = pm.modelcontext(None)
+    if TIME_BASIS not in model.coords:
+        model.add_coord(TIME_BASIS, list(range(n_t - 1)))
+    model.add_coord(f"availability_{name}_basis", list(range(row_basis.shape[1])))
+    z = pm.Normal(
+        f"availability_{name}_coord", 0.0, 1.0, dims=(f"availability_{name}_basis", TIME_BASIS)
     )
-    return pt.dot(z, (power * lower * scale).T)
-
-
-def member_means(data: ModelData) -> np.ndarray:
-    """(region, force) matrix averaging the forces of each region."""
-    m = (data.region_of[None, :] == np.arange(len(data.regions))[:, None]).astype(float)
-    return m / m.sum(axis=1, keepdims=True)
-
-
-def national_component(
-    sd: pt.TensorVariable, rho: pt.TensorVariable, n_t: int
-) -> pt.TensorVariable:
-    """The national path, centred parameterisation on the zero-mean subspace.
-
-    The data pin the national path down (every force informs it), so a non-centred path would tie
-    its innovations to the AR(1)'s persistence and sd; a centred AR(1) path would keep a prior-only
-    level whose scale grows with the persistence (a funnel). So the path lives on the zero-sum
-    subspace (its level is not identified anyway) with the AR(1) density as its prior there: a
-    ZeroSumNormal(1) variable re-weighted by a Potential to the AR(1) density.
-    """
-    x = pm.ZeroSumNormal("availability_national", sigma=1.0, dims=PANEL_PERIOD)
-    innov = sd * pt.sqrt(1 - rho**2)
-    ar1 = (
-        pm.logp(pm.Normal.dist(0.0, sd), x[0])
-        + pm.logp(pm.Normal.dist(rho * x[:-1], innov), x[1:]).sum()
-    )
-    pm.Potential("availability_national_ar1", ar1 - pm.logp(pm.Normal.dist(0.0, 1.0), x).sum())
+    time_basis = seen_basis(np.ones(n_t, bool))  # (T, T - 1) zero-sum over the quarters
+    x = pt.dot(pt.dot(pt.as_tensor(row_basis), z), pt.as_tensor(time_basis.T))
+    n_rows, n_free = row_basis.shape
+    prior = ar1_logp(x, sigma, rho) + subspace_correction(sigma, rho, n_t, n_rows, n_rows - n_free)
+    pm.Potential(f"availability_{name}_ar1", prior - pm.logp(pm.Normal.dist(0.0, 1.0), z).sum())
     return x
 
 
-def latent_availability(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVariable:
-    """A (force, panel_period), within-force sd 1; adds its variables to the model."""
+def latent_availability(
+    spec: AvailabilitySpec, data: ModelData
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """A (force, panel_period) and the part of it that enters the outcomes' link (A without its
+    national component unless `national_in_link`); adds their variables to the model."""
     n_t = data.log_pop_full.shape[1]
     parts = ["national", "regional", "force"] if spec.regional else ["national", "force"]
     pm.modelcontext(None).add_coord("availability_component", parts)
+    rho = pm.Beta("availability_rho", 3.0, 1.5, dims="availability_component")
     unit = spec.scale == "unit_sd"
-    if unit:
+    if unit:  # components' marginal variances are shares of 1 (A is rescaled to sd 1 anyway)
         share = pm.Dirichlet(
             "availability_share", a=np.full(len(parts), 2.0), dims="availability_component"
         )
-        sd = pt.sqrt(share)
+        sigma = pm.Deterministic(
+            "availability_sigma", pt.sqrt(share * (1 - rho**2)), dims="availability_component"
+        )
     else:
-        sd = pm.HalfNormal("availability_sd", 1.0, dims="availability_component")
-    rho = pm.Beta("availability_rho", 3.0, 1.5, dims="availability_component")
-    centred = spec.parameterisation == "centred"
-
-    def component(name: str, i: int, dim: tuple[str, ...]) -> pt.TensorVariable:
-        """One AR(1) component with marginal sd `sd[i]`: centred (the path is the variable: the force
-        component, which the data pin down) or non-centred (a filter of standard-normal innovations:
-        always for the national and regional components, whose persistence and level are weakly
-        informed and would form a funnel with their sd)."""
-        if centred and dim == (dims.FORCE,):
-            return pm.AR(
-                f"availability_{name}",
-                rho=rho[i][None],
-                sigma=sd[i] * pt.sqrt(1 - rho[i] ** 2),
-                init_dist=pm.Normal.dist(0.0, sd[i]),
-                ar_order=1,
-                dims=(*dim, PANEL_PERIOD),
-            )
-        z = pm.Normal(f"availability_z_{name}", 0.0, 1.0, dims=(*dim, PANEL_PERIOD))
-        path = sd[i] * ar1_filter(z if dim else z[None, :], rho[i], n_t)
-        return path if dim else path[0]
-
-    # Each path is centred over the panel's quarters: a level shift of A is not identified (every
-    # indicator's level and every force's enforcement level absorbs it). A is then divided by the sd
-    # of its within-force variation, so its scale is fixed exactly (loadings x scale would otherwise
-    # be a ridge that the sampler crawls along) and effects are per sd by construction.
-    # Regional paths sum to zero over regions and force paths over the forces of their region (over
-    # all forces without regions), at every quarter: otherwise national + regional + force is not a
-    # unique decomposition, and the sampler wanders along the ridges between them.
-    group = (
-        member_means(data)
-        if spec.regional
-        else np.full((1, len(data.forces)), 1 / len(data.forces))
+        sigma = pm.HalfNormal("availability_sigma", 0.5, dims="availability_component")
+    pm.Deterministic("availability_sd", sigma / pt.sqrt(1 - rho**2), dims="availability_component")
+    n_f = len(data.forces)
+    national = constrained_ar1("national", sigma[0], rho[0], np.ones((1, 1)), n_t)[0]
+    group_of = data.region_of if spec.regional else np.zeros(n_f, int)
+    force = constrained_ar1("force", sigma[-1], rho[-1], group_basis(group_of), n_t)
+    a_raw = national[None, :] + force
+    regional = None
+    if spec.regional:
+        basis = seen_basis(np.ones(len(data.regions), bool))
+        regional = constrained_ar1("regional", sigma[1], rho[1], basis, n_t)[data.region_of]
+        a_raw = a_raw + regional
+    scale = pm.Deterministic(
+        "availability_scale", pt.sqrt(a_raw.var() + 1e-12) if unit else pt.ones(())
     )
-    group_of = data.region_of if spec.regional else np.zeros(len(data.forces), int)
-    raw = {"national": national_component(sd[0], rho[0], n_t)[None, :]}
-    force = component("force", len(parts) - 1, (dims.FORCE,))
-    raw["force"] = force - pt.dot(pt.as_tensor(group), force)[group_of]
-    if spec.regional:
-        regional = component("regional", 1, (dims.GOR,))
-        raw["regional"] = (regional - regional.mean(axis=0, keepdims=True))[data.region_of]
-    offset = sum(x.mean(axis=-1, keepdims=True) for x in raw.values())  # (force, 1)
-    a_raw = sum(raw.values()) - offset
-    within = pt.sqrt(a_raw.var() + 1e-12)  # > 0 even when every path is 0
-    scale = pm.Deterministic("availability_scale", within if unit else pt.ones(()))
-    pm.Deterministic("availability_offset", offset[:, 0], dims=dims.FORCE)
-    # raw last values of each component: forecasts continue them, then centre and scale alike
-    pm.Deterministic("availability_national_last", raw["national"][0, -1])
-    pm.Deterministic("availability_force_last", raw["force"][:, -1], dims=dims.FORCE)
-    if spec.regional:
-        pm.Deterministic("availability_regional_last", raw["regional"][:, -1], dims=dims.FORCE)
-    return pm.Deterministic("availability", a_raw / scale, dims=(dims.FORCE, PANEL_PERIOD))
+    # last values of each component: forecasts continue them, then scale alike
+    pm.Deterministic("availability_national_last", national[-1])
+    pm.Deterministic("availability_force_last", force[:, -1], dims=dims.FORCE)
+    if regional is not None:
+        pm.Deterministic("availability_regional_last", regional[:, -1], dims=dims.FORCE)
+    pm.Deterministic("availability_national", national / scale, dims=PANEL_PERIOD)
+    a = pm.Deterministic("availability", a_raw / scale, dims=(dims.FORCE, PANEL_PERIOD))
+    if spec.national_in_link:
+        return a, a
+    link = (a_raw - national[None, :]) / scale
+    return a, pm.Deterministic("availability_link", link, dims=(dims.FORCE, PANEL_PERIOD))
 
 
 def _operator_sum(values: pt.TensorVariable, cells: Cells) -> pt.TensorVariable:
@@ -139,23 +135,62 @@ def _operator_sum(values: pt.TensorVariable, cells: Cells) -> pt.TensorVariable:
     return (per_quarter.sum(axis=2) * pt.as_tensor(cells.members.T)).sum(axis=0)
 
 
-def indicators(a: pt.TensorVariable, data: ModelData, fix_first: bool = False) -> None:
-    """Likelihood of every indicator given A; loadings signed by meaning (the first one fixed at its
-    sign when `fix_first`, the scale convention "first_loading")."""
+def _force_levels(name: str, seen: np.ndarray) -> pt.TensorVariable:
+    """Centred force levels of an indicator summing to zero over the forces it observes; 0 for the
+    others (they never enter its likelihood, so they get no parameter at all)."""
+    m = int(seen.sum())
+    if m < 2:  # one force: its level is the indicator's level
+        return pt.zeros(seen.size)
+    basis = seen_basis(seen)[:, : m - 1]
+    pm.modelcontext(None).add_coord(f"force_level_basis__{name}", list(range(m - 1)))
+    sd = pm.HalfNormal(f"force_level_sd__{name}", 0.5)
+    raw = pm.Normal(f"force_level_raw__{name}", 0.0, sd, dims=f"force_level_basis__{name}")
+    return pm.Deterministic(f"force_level__{name}", pt.dot(basis, raw), dims=dims.FORCE)
+
+
+def enforcement_effects(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVariable | None:
+    """One coefficient per enforcement series (`enforcement_effect`, dim `enforcement`), shared by the
+    indicators it acts on: effort raises every enforcement-led count by the same elasticity, which
+    the indicators that effort does not drive (deaths, admissions) separate from availability; one
+    coefficient per indicator traded off with A's force paths (real panel: R-hat 1.05)."""
+    acting = [e for e in spec.enforcement if e.variable in data.enforcement]
+    if not acting:
+        return None
+    pm.modelcontext(None).add_coord("enforcement", [e.variable for e in acting])
+    sigma = np.array([e.effect_sigma for e in acting])
+    return pm.Normal("enforcement_effect", 0.0, sigma, dims="enforcement")
+
+
+def _enforcement_term(name: str, spec: AvailabilitySpec, data: ModelData, gamma):
+    """Sum over the enforcement series acting on indicator `name` of coefficient x series; 0 if none."""
+    if gamma is None:
+        return 0.0
+    acting = [e for e in spec.enforcement if e.variable in data.enforcement]
+    on = np.array([not e.indicators or name in e.indicators for e in acting], float)
+    if not on.any():
+        return 0.0
+    series = np.stack([data.enforcement[e.variable] * w for e, w in zip(acting, on, strict=True)])
+    return pt.tensordot(gamma, pt.as_tensor(series), axes=1)  # (force, period)
+
+
+def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec) -> None:
+    """Likelihood of every indicator given A, centred over the quarters each force is seen in;
+    loadings signed by meaning (the first fixed at its sign under the "first_loading" scale)."""
+    gamma = enforcement_effects(spec, data)
     for i, ind in enumerate(data.indicators):
-        name, spec, cells = ind.name, ind.spec, ind.cells
-        if fix_first and i == 0:
-            loading = pt.as_tensor(float(spec.sign))
+        name, ispec, cells = ind.name, ind.spec, ind.cells
+        if spec.scale == "first_loading" and i == 0:
+            loading = pt.as_tensor(float(ispec.sign))
         else:
-            loading = spec.sign * pm.HalfNormal(f"loading_abs__{name}", spec.loading_sigma)
+            loading = ispec.sign * pm.HalfNormal(f"loading_abs__{name}", ispec.loading_sigma)
         pm.Deterministic(f"loading__{name}", loading)
         level = pm.Normal(f"level__{name}", ind.level_guess, 1.0)
-        by_force = cells.f_idx is not None
-        if spec.family == "negative_binomial":
-            g_sd = pm.HalfNormal(f"force_level_sd__{name}", 0.5)
-            g = pm.ZeroSumNormal(f"force_level__{name}", sigma=g_sd, dims=dims.FORCE)
-            log_m = data.log_pop_full + level + g[:, None] + loading * a
-            m = pt.exp(log_m)
+        a_j = a - (a * pt.as_tensor(ind.centre)).sum(axis=1, keepdims=True)
+        shifted = level + loading * a_j
+        if cells.f_idx is not None:  # force cells: force levels over the forces observed
+            shifted = shifted + _force_levels(name, ind.seen)[:, None]
+        if ispec.family == "negative_binomial":
+            m = pt.exp(data.log_pop_full + shifted + _enforcement_term(name, spec, data, gamma))
             mean = _operator_sum(m, cells)
             inv = pm.HalfNormal(f"inv_sqrt_phi__{name}", 1.0)
             alpha = 1.0 / inv**2
@@ -164,10 +199,5 @@ def indicators(a: pt.TensorVariable, data: ModelData, fix_first: bool = False) -
             pm.NegativeBinomial(f"obs__{name}", mu=mean, alpha=alpha, observed=cells.y)
         else:
             sigma = pm.HalfNormal(f"noise_sd__{name}", 0.5)
-            shifted = level + loading * a
-            if by_force:
-                g_sd = pm.HalfNormal(f"force_level_sd__{name}", 0.5)
-                g = pm.ZeroSumNormal(f"force_level__{name}", sigma=g_sd, dims=dims.FORCE)
-                shifted = shifted + g[:, None]
             mean = _operator_sum(shifted, cells) / cells.window  # members' weights sum to 1
             pm.Normal(f"obs__{name}", mu=mean, sigma=sigma, observed=np.log(cells.y))

@@ -19,7 +19,8 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
                     + sum_l beta_k[f] w_l A[f, t - l] + season[k, q(t)] + trend[k,t]
                     (+ trend_regional[k, region(f), t]) + steps
 
-    A is the observed index (kind "index") or latent availability measured by indicators ("latent").
+    A is the observed index (kind "index") or latent availability measured by indicators ("latent";
+    without its national component in the link unless `national_in_link`).
     """
     data = prepare_data(panel, spec)
     with pm.Model(coords=data.coords()) as model:
@@ -27,13 +28,13 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         if spec.force_effects.enabled:
             eta = eta + c.force_effects(spec.force_effects, data.outcomes, data.seen).T[:, None, :]
         if spec.availability.kind == "latent":
-            a_full = av.latent_availability(spec.availability, data)
-            av.indicators(a_full, data, fix_first=spec.availability.scale == "first_loading")
+            a_full, a_link = av.latent_availability(spec.availability, data)
+            av.indicators(a_full, data, spec.availability)
         elif spec.availability.kind == "index":
-            a_full = pt.as_tensor(data.index_full)
+            a_full = a_link = pt.as_tensor(data.index_full)
             c.index_dynamics(data)
         if spec.availability.kind != "none":
-            eta = eta + c.availability_term(spec.availability, a_full, data)
+            eta = eta + c.availability_term(spec.availability, a_link, data, unit=a_full)
         if spec.seasonality.enabled:
             season = c.seasonality(spec.seasonality)
             eta = eta + season[:, data.quarter].T[None, :, :]

@@ -186,13 +186,17 @@ def regional_trend(spec: TrendSpec, n_outcomes: int) -> pt.TensorVariable:
 
 
 def availability_term(
-    spec: AvailabilitySpec, a_full: pt.TensorVariable, data: ModelData
+    spec: AvailabilitySpec,
+    a_full: pt.TensorVariable,
+    data: ModelData,
+    unit: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
     """Distributed-lag effect of availability on each outcome's log rate, (force, period, outcome).
 
     beta_k is the total effect per unit of A; lag weights (Dirichlet, shared across outcomes) spread
     it over lags; force-varying effects are sum-to-zero deviations, so beta_k stays the mean effect.
-    The effect per sd of A over the panel (per draw) is recorded as `availability_effect_per_sd`.
+    The effect per sd of A over the panel (per draw; of `unit`, the whole of A, when `a_full` is
+    only the part of A in the link) is recorded as `availability_effect_per_sd`.
     """
     beta = pm.Normal("availability_beta", 0.0, spec.effect_sigma, dims=dims.OUTCOME)
     n_lag, n_t = len(data.lags), len(data.periods)
@@ -215,7 +219,8 @@ def availability_term(
             beta[None, :] + z * sd[None, :],
             dims=(dims.FORCE, dims.OUTCOME),
         )
-    pm.Deterministic("availability_effect_per_sd", beta * within_sd(a_full), dims=dims.OUTCOME)
+    sd = within_sd(a_full if unit is None else unit)
+    pm.Deterministic("availability_effect_per_sd", beta * sd, dims=dims.OUTCOME)
     return a_eff[:, :, None] * effect[:, None, :]
 
 

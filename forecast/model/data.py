@@ -18,6 +18,8 @@ import xarray as xr
 from forecast import dims
 from forecast.errors import DataError, ForecastWarning, SpecError
 from forecast.model.breaks import Shock, Step, read_breaks
+from forecast.model.enforcement import enforcement_covariates
+from forecast.model.windows import centring_weights, non_overlapping
 from forecast.spec import IndicatorSpec, ModelSpec
 
 PANEL_PERIOD = "panel_period"  # dim of latent availability: every panel quarter
@@ -48,6 +50,13 @@ class IndicatorData:
     spec: IndicatorSpec
     cells: Cells
     level_guess: float  # log of the mean value per 100,000 per quarter (counts) or of the value
+    centre: np.ndarray  # (force, panel_period) weights of the quarters each force is seen in
+    dropped: int = 0  # overlapping windows left out (each quarter counts once)
+
+    @property
+    def seen(self) -> np.ndarray:
+        """(force,) bool: the indicator observes the force (alone or inside a group)."""
+        return self.centre.sum(axis=1) > 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class ModelData:
     steps: list[Step] = field(default_factory=list)
     shocks: list[Shock] = field(default_factory=list)
     covariates: dict[str, np.ndarray] = field(default_factory=dict)  # (force, period), standardised
+    enforcement: dict[str, np.ndarray] = field(default_factory=dict)  # (force, panel_period)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -197,6 +207,11 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         for ind in av.indicators
         if ind.variable not in skipped
     ]
+    notes += [
+        f"{i.name}: {i.dropped} overlapping windows left out (each quarter counts once)"
+        for i in indicators
+        if i.dropped
+    ]
     if av.kind == "latent" and not indicators:
         raise SpecError("the panel has none of the availability indicators the spec lists")
     if len(observations) < len(spec.observations):
@@ -208,6 +223,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     covariates = {c.variable: _covariate(panel, c, n_pre) for c in spec.covariates}
     data = ModelData(
         covariates=covariates,
+        enforcement=enforcement_covariates(panel, av, pop) if av.kind == "latent" else {},
         forces=forces,
         panel_periods=panel_periods,
         periods=periods,
@@ -285,6 +301,8 @@ def _indicator(
         values = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
         f_i, t_i = np.nonzero(np.isfinite(values))
         keep = t_i >= w - 1
+        n_cells = int(keep.sum())
+        keep &= non_overlapping(f_i, t_i, w)
         f_i, t_i = f_i[keep], t_i[keep]
         y = values[f_i, t_i]
         members = None
@@ -304,6 +322,8 @@ def _indicator(
             member_rows = member_rows / member_rows.sum(axis=1, keepdims=True)
         r_i, t_i = np.nonzero(np.isfinite(grid))
         keep = (t_i >= w - 1) & (member_rows[r_i].sum(axis=1) > 0)
+        n_cells = int(keep.sum())
+        keep &= non_overlapping(r_i, t_i, w)
         r_i, t_i = r_i[keep], t_i[keep]
         y = grid[r_i, t_i]
         members, f_i = member_rows[r_i], None
@@ -329,7 +349,10 @@ def _indicator(
             raise DataError(f"indicator {ind.variable!r} has values <= 0; lognormal needs > 0")
         level = float(np.log(y).mean())
     t_idx = t_i[:, None] - np.arange(w)[::-1][None, :]
-    return IndicatorData(ind.variable, ind, Cells(y, t_idx, f_i, members), level)
+    rows = members if members is not None else np.eye(n_f)[f_i]
+    centre = centring_weights(t_idx, rows, pop.shape[1])
+    cells = Cells(y, t_idx, f_i, members)
+    return IndicatorData(ind.variable, ind, cells, level, centre, n_cells - y.size)
 
 
 def _windowed(
@@ -349,6 +372,13 @@ def _windowed(
             f"{obs.variable}: {int((~keep).sum())} values whose window starts before the first "
             "modelled quarter are not used"
         )
+    apart = non_overlapping(f_i, t_i, w)
+    if (keep & ~apart).any():
+        notes.append(
+            f"{obs.variable}: {int((keep & ~apart).sum())} overlapping windows left out "
+            "(each quarter counts once)"
+        )
+    keep &= apart
     f_i, t_i = f_i[keep], t_i[keep] - n_pre
     y = values[f_i, t_i + n_pre]
     if (y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any():

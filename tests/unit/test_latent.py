@@ -8,7 +8,6 @@ from scipy import stats
 
 from forecast.errors import SpecError
 from forecast.model import build_model, prepare_data
-from forecast.model.availability import ar1_filter
 from forecast.simulate import mixed_frequency, simulate_panel
 from forecast.spec import load_spec, parse_spec
 
@@ -60,15 +59,6 @@ def test_bad_latent_specs_fail_before_compiling(text, message):
     with pytest.raises(SpecError) as err:
         parse_spec(text, "s.toml")
     assert message in str(err.value) and str(err.value).startswith("s.toml: ")
-
-
-def test_ar1_filter_gives_unit_variance_with_the_right_autocorrelation():
-    rng = np.random.default_rng(0)
-    z = rng.normal(size=(4000, 30))
-    x = ar1_filter(z, 0.7, 30).eval()
-    assert x.var(axis=0) == pytest.approx(np.ones(30), abs=0.08)
-    lag1 = np.mean(x[:, 1:] * x[:, :-1])
-    assert lag1 == pytest.approx(0.7, abs=0.03)
 
 
 def test_mixed_frequency_sums_match_the_quarters(mixed):

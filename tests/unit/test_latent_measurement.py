@@ -1,0 +1,234 @@
+"""The latent measurement model's structure: windows counted once, force levels over the forces each
+indicator sees, A centred over each indicator's quarters, AR(1) paths by innovation sd on their
+identified subspace (with the right density there), the national component's place in the link, and
+enforcement terms."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from forecast.errors import SpecError
+from forecast.model import build_model, prepare_data
+from forecast.model.availability import ar1_logp, group_basis, subspace_correction
+from forecast.model.components import seen_basis
+from forecast.model.windows import centring_weights, non_overlapping
+from forecast.simulate import mixed_frequency, simulate_panel
+from forecast.spec import ObservationSpec, load_spec, parse_spec
+
+FORCES = ["Kent", "Essex", "Surrey", "Greater Manchester", "Merseyside", "Gwent", "South Wales"]
+WELSH = ["Gwent", "South Wales"]
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_panel(n_periods=28, start="2013Q2", forces=FORCES, seed=3)
+
+
+@pytest.fixture(scope="module")
+def panel(sim):
+    return sim["panel"].to_dataset()
+
+
+def _quarters_per_force(f_idx, t_idx):
+    """{force index: list of every quarter index its cells cover, with repeats}."""
+    out: dict[int, list[int]] = {}
+    for f, quarters in zip(f_idx, t_idx, strict=True):
+        out.setdefault(int(f), []).extend(quarters.tolist())
+    return out
+
+
+def test_non_overlapping_keeps_the_latest_window_and_each_earlier_one_apart():
+    rows = np.array([0, 0, 0, 0, 1, 1])
+    ends = np.array([11, 15, 19, 23, 12, 13])
+    # 12-quarter windows every 4 quarters: 23 kept, 19 and 15 overlap it, 11 ends before 12
+    assert non_overlapping(rows, ends, 12).tolist() == [True, False, False, True, False, True]
+    assert non_overlapping(rows, ends, 1).all()
+
+
+def test_overlapping_windows_count_each_quarter_once(panel):
+    spec = load_spec("latent")
+    data = prepare_data(mixed_frequency(panel, rolling_forces=3), spec)
+    deaths = next(i for i in data.indicators if i.name == "drug_deaths_3y")
+    assert deaths.cells.window == 12 and deaths.dropped > 0
+    for quarters in _quarters_per_force(deaths.cells.f_idx, deaths.cells.t_idx).values():
+        assert len(quarters) == len(set(quarters))  # no quarter twice
+    assert any("drug_deaths_3y: " in n and "overlapping windows left out" in n for n in data.notes)
+    rolling_obs = ObservationSpec(variable="robbery_rolling_year", outcome="robbery")
+    spec = spec.model_copy(update={"observations": (*spec.observations, rolling_obs)})
+    data = prepare_data(mixed_frequency(panel, rolling_forces=3), spec)
+    rolling = next(w for w in data.windowed if w.name == "robbery_rolling_year")
+    per_force = _quarters_per_force(rolling.cells.f_idx, rolling.cells.t_idx)
+    assert sorted(per_force) == [0, 1, 2]
+    for quarters in per_force.values():
+        assert len(quarters) == len(set(quarters))
+        assert len(quarters) >= len(data.periods) - 8  # rolling years every quarter: one in four
+
+
+def test_simulator_publishes_english_only_series_and_enforcement_like_the_real_data(panel):
+    welsh = [FORCES.index(f) for f in WELSH]
+    for name in ("seizures_class_a_fy", "drug_deaths_3y"):
+        x = panel[name].values
+        assert np.isnan(x[welsh]).all() and np.isfinite(x[[0, 1]]).any(), name
+    officers = panel["police_officers_fy"]
+    assert officers.attrs["window_quarters"] == 4
+    seen = officers.values[:, np.isfinite(officers.values).any(axis=0)]
+    per_100k = np.log(seen / panel["population"].values[:, : seen.shape[1]].mean())
+    within = per_100k - per_100k.mean(axis=1, keepdims=True)
+    assert within.std() > 0.05  # effort moves within forces, not just between them
+
+
+def test_indicator_force_levels_sum_to_zero_over_the_forces_it_observes(panel):
+    model, data = build_model(panel, load_spec("latent"))
+    seizures = next(i for i in data.indicators if i.name == "seizures_class_a_fy")
+    assert seizures.seen.tolist() == [f not in WELSH for f in FORCES]
+    point = model.initial_point(random_seed=4)
+    raw_name = "force_level_raw__seizures_class_a_fy"
+    assert point[raw_name].shape == (len(FORCES) - len(WELSH) - 1,)  # no prior-only coordinate
+    point[raw_name] = np.random.default_rng(1).normal(size=point[raw_name].shape)
+    g = model.compile_fn(
+        model["force_level__seizures_class_a_fy"], inputs=model.value_vars, on_unused_input="ignore"
+    )(point)
+    assert np.allclose(g[[FORCES.index(f) for f in WELSH]], 0.0)
+    assert abs(g.sum()) < 1e-12 and np.abs(g).max() > 0.1
+
+
+def test_each_indicator_sees_availability_centred_over_its_own_quarters(panel):
+    data = prepare_data(panel, load_spec("latent"))
+    deaths = next(i for i in data.indicators if i.name == "drug_deaths_3y")
+    w = deaths.centre
+    assert np.allclose(w.sum(axis=1), deaths.seen.astype(float))
+    covered = np.zeros_like(w, bool)
+    for f, quarters in zip(deaths.cells.f_idx, deaths.cells.t_idx, strict=True):
+        covered[f, quarters] = True
+    assert ((w > 0) == covered).all()
+    # a force-level shift of A leaves the centred series unchanged
+    a = np.random.default_rng(2).normal(size=w.shape)
+    shift = a + np.random.default_rng(3).normal(size=(w.shape[0], 1))
+    centred = [x - (x * w).sum(axis=1, keepdims=True) for x in (a, shift)]
+    seen = deaths.seen
+    assert np.allclose(centred[0][seen], centred[1][seen])
+    assert np.allclose((centred[0] * w).sum(axis=1), 0.0)
+    assert centring_weights(np.array([[0, 1]]), np.array([[0.0, 1.0]]), 3).tolist() == [
+        [0.0, 0.0, 0.0],
+        [0.5, 0.5, 0.0],
+    ]
+
+
+def test_ar1_components_are_centred_paths_by_innovation_sd_on_their_identified_subspace(panel):
+    model, data = build_model(panel, load_spec("latent"))
+    free = {v.name for v in model.free_RVs}
+    assert {"availability_sigma", "availability_rho", "availability_force_coord"} <= free
+    assert "availability_sd" not in free  # the marginal sd is derived, not sampled
+    n_t, n_regions = len(data.panel_periods), len(data.regions)
+    point = model.initial_point(random_seed=5)
+    assert point["availability_force_coord"].shape == (len(FORCES) - n_regions, n_t - 1)
+    assert point["availability_regional_coord"].shape == (n_regions - 1, n_t - 1)
+    a = model.compile_fn(model["availability"], inputs=model.value_vars, on_unused_input="ignore")(
+        {k: np.random.default_rng(6).normal(size=v.shape) for k, v in point.items()}
+    )
+    assert np.allclose(a.mean(axis=1), 0.0)  # every force's path sums to zero over the quarters
+
+
+@pytest.mark.parametrize("n_rows, groups", [(1, [0]), (3, [0, 0, 0]), (5, [0, 0, 1, 1, 1])])
+def test_the_constrained_ar1_density_is_the_exact_conditional_gaussian(n_rows, groups):
+    """ar1_logp + subspace_correction at x = B z equals the density of z under the AR(1) conditioned
+    on the subspace, up to one constant for every (sigma, rho)."""
+    n_t = 6
+    group_of = np.array(groups)
+    rows = np.ones((1, 1)) if n_rows == 1 else group_basis(group_of)
+    basis = np.kron(rows, seen_basis(np.ones(n_t, bool)))  # vec(x) = basis @ vec(z), row-major
+    z = np.random.default_rng(7).normal(size=basis.shape[1])
+    x = (basis @ z).reshape(n_rows, n_t)
+    n_groups = 0 if n_rows == 1 else len(np.unique(group_of))
+    gaps, bare = [], []
+    for sigma, rho in [(0.3, 0.2), (1.1, 0.8), (0.7, -0.4), (2.0, 0.95)]:
+        lag = np.abs(np.subtract.outer(np.arange(n_t), np.arange(n_t)))
+        cov_t = sigma**2 / (1 - rho**2) * rho**lag
+        precision = np.kron(np.eye(n_rows), np.linalg.inv(cov_t))
+        exact = stats.multivariate_normal(cov=np.linalg.inv(basis.T @ precision @ basis)).logpdf(z)
+        full = float(ar1_logp(x, sigma, rho).eval())
+        ours = full + float(subspace_correction(sigma, rho, n_t, n_rows, n_groups).eval())
+        gaps.append(ours - exact)
+        bare.append(full - exact)
+    assert np.ptp(gaps) < 1e-6, gaps
+    assert np.ptp(bare) > 0.1, bare  # without the correction the prior of sigma and rho bends
+
+
+def test_the_national_component_enters_the_link_only_when_asked(panel):
+    spec = load_spec("latent")
+    assert spec.availability.national_in_link is False
+    model, _ = build_model(panel, spec)
+    point = model.initial_point(random_seed=8)
+    point = {k: np.random.default_rng(9).normal(size=v.shape) for k, v in point.items()}
+    fn = model.compile_fn(
+        [model["availability"], model["availability_link"], model["availability_national"]],
+        inputs=model.value_vars,
+        on_unused_input="ignore",
+    )
+    a, link, national = fn(point)
+    assert np.allclose(link, a - national[None, :]) and np.abs(national).max() > 0
+    text = spec.to_toml().replace("national_in_link = false", "national_in_link = true")
+    model, _ = build_model(panel, parse_spec(text))
+    assert "availability_link" not in model.named_vars
+
+
+def test_enforcement_enters_the_indicators_it_names_as_within_force_movement(panel):
+    model, data = build_model(panel, load_spec("latent"))
+    e = data.enforcement["police_officers_fy"]
+    assert e.shape == (len(FORCES), len(data.panel_periods))
+    assert np.allclose(e.mean(axis=1), 0.0) and e.std() == pytest.approx(1.0)
+    # a financial-year level spreads over its four quarters (Apr-Mar: calendar Q2..Q1)
+    fy_end = [t for t, p in enumerate(data.panel_periods) if p.quarter == 1 and t >= 3][1]
+    assert np.ptp(e[0, fy_end - 3 : fy_end + 1]) < np.ptp(e[0]) / 5  # only population moves
+    assert model.named_vars_to_dims["enforcement_effect"] == ("enforcement",)
+    assert list(model.coords["enforcement"]) == ["police_officers_fy"]  # no arrests simulated
+    # the coefficient moves the enforcement-led indicators' rates, not the deaths'
+    point = model.initial_point(random_seed=10)
+    logps = model.compile_fn(
+        [model.logp(vars=[model[f"obs__{n}"]]) for n in ("trafficking", "drug_deaths_3y")],
+        inputs=model.value_vars,
+        on_unused_input="ignore",
+    )
+    before = logps(point)
+    point["enforcement_effect"] = point["enforcement_effect"] + 0.5
+    after = logps(point)
+    assert after[0] != pytest.approx(before[0]) and after[1] == pytest.approx(before[1])
+    with pytest.raises(SpecError) as err:
+        parse_spec(
+            '[availability]\nkind = "latent"\n[[availability.indicators]]\nvariable = "a"\n'
+            '[[availability.enforcement]]\nvariable = "e"\nindicators = ["b"]\n'
+        )
+    assert str(err.value) == (
+        "<spec>: bad value for 'availability': enforcement names indicators not in the spec: ['b']"
+    )
+
+
+def test_measurement_table_lists_loadings_and_enforcement_with_intervals():
+    import xarray as xr
+
+    from forecast.posterior import measurement_table
+
+    rng = np.random.default_rng(12)
+    post = xr.Dataset(
+        {
+            "loading__trafficking": (("chain", "draw"), np.ones((2, 500))),
+            "loading__seizures_crack": (("chain", "draw"), rng.normal(1.5, 0.2, (2, 500))),
+            "enforcement_effect": (
+                ("chain", "draw", "enforcement"),
+                rng.normal([0.3, -0.1], 0.05, (2, 500, 2)),
+            ),
+            "availability_beta": (("chain", "draw"), rng.normal(size=(2, 500))),
+        },
+        coords={"enforcement": ["police_officers_fy", "drug_arrests_fy"]},
+    )
+    table = measurement_table(xr.DataTree.from_dict({"/posterior": post}))
+    assert list(table.columns) == ["term", "name", "mean", "sd", "q5", "q95"]
+    assert table[["term", "name"]].values.tolist() == [
+        ["loading", "trafficking"],
+        ["loading", "seizures_crack"],
+        ["enforcement", "police_officers_fy"],
+        ["enforcement", "drug_arrests_fy"],
+    ]
+    crack = table.iloc[1]
+    assert crack["q5"] < 1.5 < crack["q95"] and crack["sd"] == pytest.approx(0.2, rel=0.1)
+    assert table.iloc[2]["mean"] == pytest.approx(0.3, abs=0.01)
