@@ -5,11 +5,17 @@ divergences for our default spec, then runs ../shared/bench/reference_model.py o
 in the same run and prints the ratio of ESS per second (ours / reference). Both use ESS/s = min bulk
 ESS / total seconds (model build + compilation + sampling), the reference's own definition.
 
+It also prints each spec's gradient cost (microseconds per log-density + gradient evaluation, timed
+on the compiled model) and gradients per draw (leapfrog steps per draw, from the sampler's statistics),
+which split ESS/s into cost per gradient and gradients per effective draw; `--compare default` fits a
+second spec once for those figures.
+
 The yardstick's min ESS is noisy (56 to 81 over two runs with its default seed), so `--repeats N`
 alternates the two N times (the reference with seeds 1..N) and reports the ratio of the median ESS/s.
 
     python benchmarks/bench_default_fit.py                 # 43 x 48, reference with PyMC NUTS
     python benchmarks/bench_default_fit.py --repeats 3     # the figure quoted in the README
+    python benchmarks/bench_default_fit.py --spec latent --repeats 3 --compare default
     python benchmarks/bench_default_fit.py --reference-sampler nutpie --out bench.json
 """
 
@@ -34,11 +40,41 @@ from forecast.spec import load_spec
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "reference_model.py"
 
 
+def gradient_seconds(panel, spec, n: int = 300) -> float:
+    """Seconds per log-density + gradient evaluation of the compiled model (median of 3 batches)."""
+    import numpy as np
+
+    from forecast.model import build_model
+
+    model, _ = build_model(panel, spec)
+    fn = model.logp_dlogp_function(ravel_inputs=True)
+    fn.set_extra_values({})
+    x = np.concatenate([np.ravel(v) for v in model.initial_point(random_seed=1).values()])
+    fn(x)  # warm up
+    batches = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn(x)
+        batches.append((time.perf_counter() - start) / n)
+    return statistics.median(batches)
+
+
+def gradients_per_draw(tree) -> float:
+    """Mean leapfrog steps per draw (each is one gradient evaluation)."""
+    stats = tree["sample_stats"]
+    for name in ("n_steps", "tree_size"):
+        if name in stats:
+            return float(stats[name].mean())
+    return float("nan")
+
+
 def run_ours(n_forces: int, n_periods: int, seed: int, spec_name: str) -> dict:
     """Fit the spec on a simulated panel and return the figures."""
     forces = list(force_register()["force"])[:n_forces]
     sim = simulate_panel(n_periods=n_periods, forces=forces, seed=seed)
     spec = load_spec(spec_name)
+    grad_s = gradient_seconds(sim["panel"].to_dataset(), spec)
     start = time.perf_counter()
     tree = fit(sim["panel"].to_dataset(), spec, sampler_settings(spec), progress=False)
     total = time.perf_counter() - start
@@ -55,6 +91,8 @@ def run_ours(n_forces: int, n_periods: int, seed: int, spec_name: str) -> dict:
         "max_rhat": round(s.max_rhat, 4),
         "divergences": s.divergences,
         "ess_per_s": round(s.min_ess_bulk / total, 3),
+        "gradient_us": round(grad_s * 1e6, 1),
+        "gradients_per_draw": round(gradients_per_draw(tree), 1),
         "effects_covered_90": [bool(x) for x in eff["covered"]],
         "chains": s.chains,
         "draws": s.draws,
@@ -111,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         "--repeats", type=int, default=1, help="alternate ours and the reference N times"
     )
     ap.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--compare", help="fit this second spec once for its gradient figures")
     a = ap.parse_args(argv)
 
     rows = []
@@ -120,6 +159,8 @@ def main(argv: list[str] | None = None) -> None:
             ref = run_reference(a.forces, a.periods, a.reference_sampler, seed=i + 1)
             if ref:
                 rows.append(ref)
+    if a.compare:
+        rows.append(run_ours(a.forces, a.periods, a.seed, a.compare))
     cols = [
         "model",
         "total_s",
@@ -128,6 +169,8 @@ def main(argv: list[str] | None = None) -> None:
         "max_rhat",
         "divergences",
         "ess_per_s",
+        "gradient_us",
+        "gradients_per_draw",
         "chains",
         "draws",
     ]
@@ -137,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     print(" | ".join(cols))
     for r in rows:
         print(" | ".join(str(r.get(c, "")) for c in cols))
-    ours = [r for r in rows if r["model"].startswith("forecast")]
+    ours = [r for r in rows if r["model"] == f"forecast {a.spec}"]
     refs = [r for r in rows if not r["model"].startswith("forecast")]
     print(
         f"ours: min bulk ESS on {ours[0]['min_bulk_ess_variable']}; availability-effect ESS "

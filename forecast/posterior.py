@@ -54,3 +54,23 @@ def effects_table(
             row.update(truth=t, covered=bool(lo <= t <= hi))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def measurement_table(tree: xr.DataTree, prob: float = 0.90) -> pd.DataFrame:
+    """The latent model's measurement terms: each indicator's loading on availability and each
+    enforcement series' coefficient (log rate of the indicators it acts on, per sd of within-force
+    effort), with central `prob` intervals; empty for models without latent availability."""
+    post = tree["posterior"]
+    lo_p, hi_p = (1 - prob) / 2, 1 - (1 - prob) / 2
+    cols = ["term", "name", "mean", "sd", f"q{100 * lo_p:g}", f"q{100 * hi_p:g}"]
+    terms = [("loading", str(v).removeprefix("loading__"), post[v]) for v in post.data_vars]
+    terms = [t for t in terms if t[1] != t[2].name]
+    if "enforcement_effect" in post:
+        e = post["enforcement_effect"]
+        terms += [("enforcement", str(k), e.sel(enforcement=k)) for k in e["enforcement"].values]
+    rows = []
+    for term, name, da in terms:
+        x = da.values.reshape(-1)
+        lo, hi = np.quantile(x, [lo_p, hi_p])
+        rows.append([term, name, x.mean(), x.std(ddof=1), lo, hi])
+    return pd.DataFrame(rows, columns=cols)

@@ -209,7 +209,7 @@ def publish(
     from forecast.ingest.validate import coverage_table
     from forecast.panel import load_panel, panel_hash
     from forecast.pipeline import slug
-    from forecast.posterior import effects_table
+    from forecast.posterior import effects_table, measurement_table
     from forecast.predict import predict
     from forecast.report import plots
     from forecast.report.html import render_report
@@ -256,6 +256,7 @@ def publish(
     res = harm_results(pred, w, fr, base, seed=pred_seed)
     dhi, decomp, sens = res.table, res.decomposition, res.sensitivity
     effects = effects_table(tree)
+    measurement = measurement_table(tree)
     scores = None
     if backtest is not None:
         from forecast.backtest import load_scores, summarise
@@ -299,6 +300,9 @@ def publish(
             )
             fig_paths["dhi_regions"] = plots.dhi_grid(dhi, "region", figs / "dhi_regions.png")
             fig_paths["dhi_forces"] = plots.dhi_grid(dhi, "force", figs / "dhi_forces.png")
+            fig_paths["availability_forces"] = plots.dhi_grid(
+                dhi, "force", figs / "availability_forces.png", quantity="availability"
+            )
             fig_paths["availability_regions"] = plots.dhi_grid(
                 dhi, "region", figs / "availability_regions.png", quantity="availability"
             )
@@ -341,6 +345,7 @@ def publish(
             decomposition=decomp,
             sensitivity=sens,
             effects=effects,
+            measurement=measurement,
             checks=checks,
             flags=extra["flags"],
             coverage=coverage_table(panel),

@@ -56,6 +56,50 @@ def _card(title: str, value: str, note: str) -> str:
     )
 
 
+def _availability_by_force(figures: dict[str, Path]) -> str:
+    if "availability_forces" not in figures:
+        return ""
+    img = _img(figures["availability_forces"], "availability by force")
+    return f"<details><summary>Availability by force</summary>{img}</details>"
+
+
+def _measurement(measurement: pd.DataFrame) -> str:
+    """How availability is measured: loadings of the indicators and the enforcement terms."""
+    if measurement.empty:
+        return ""
+    return (
+        '<h3>How availability is measured</h3><p class="small">Loadings: the change in each '
+        "indicator's log rate per unit of latent availability (the first indicator's is 1 by "
+        "convention; signs fixed by meaning). Enforcement: the change in an indicator's log rate per "
+        "sd of within-force enforcement effort (officers, drug arrests per 100,000), so that a force "
+        "policing harder does not read as more supply; 90% intervals.</p>" + _table(measurement, 3)
+    )
+
+
+def _availability_method(spec) -> str:
+    """One paragraph on what 'availability' is in this model."""
+    if spec.availability.kind == "latent":
+        national = (
+            "its national component enters the link"
+            if spec.availability.national_in_link
+            else "the national trend takes national movement, so the effect is identified from "
+            "regional and force deviations of availability"
+        )
+        return (
+            "Availability is latent: national, regional and force AR(1) paths measured by the drug-"
+            "market indicators listed under <i>How availability is measured</i>, each with its own "
+            "force levels and, for enforcement-led indicators, terms for changes in enforcement effort "
+            f"(police officers and drug arrests per 100,000); {national}. Effects are associations "
+            "under the model's assumptions, not causal estimates."
+        )
+    if spec.availability.kind == "index":
+        return (
+            "Availability is the observed index of drug-offence rates, which measures policing effort "
+            "as much as supply: read its effect as an association with enforcement activity."
+        )
+    return ""
+
+
 def render_report(
     *,
     title: str,
@@ -65,6 +109,7 @@ def render_report(
     decomposition: pd.DataFrame,
     sensitivity: pd.DataFrame,
     effects: pd.DataFrame,
+    measurement: pd.DataFrame,
     checks: pd.DataFrame,
     flags: pd.DataFrame,
     coverage: pd.DataFrame,
@@ -172,7 +217,8 @@ intervals. Availability is shown beside the index as its driver, never summed in
 {_img(figures["dhi_forces"], "index by force")}</section>
 <section id="availability"><h2>Class A availability and its estimated effect</h2>
 <p class="small">{effects_note}</p>{_table(effects, 3)}
-{_img(figures["availability_regions"], "availability by region")}</section>
+{_img(figures["availability_regions"], "availability by region")}
+{_availability_by_force(figures)}{_measurement(measurement)}</section>
 <section id="data"><h2>Data coverage and breaks</h2>{_table(coverage, 0)}
 <h3>Known breaks in range</h3>{_table(breaks, 0)}
 <h3>Implausible jumps flagged ({len(jumps)})</h3>
@@ -183,6 +229,7 @@ intervals. Availability is shown beside the index as its driver, never summed in
 <p>Negative binomial counts per force, quarter and outcome with a log-population offset, partially
 pooled force effects (sum to zero), quarter-of-year seasonality, a national random-walk trend per
 outcome, recording-break steps from the break register, and the lagged effect of Class A availability.
+{_availability_method(spec)}
 Forecasts carry every component forward (trend, availability dynamics, seasonality, population).
 The full specification is in the bundle's <code>manifest.json</code>; the posterior is
 <code>posterior.nc</code> (opens with <code>arviz.from_netcdf</code>).</p>
