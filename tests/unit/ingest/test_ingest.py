@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import DataError
+from forecast.errors import DataError, ForecastWarning
 from forecast.ingest.build import ingest, read_manifest
 from forecast.ingest.ho_prc import fy_to_calendar, read_ho_prc
 from forecast.ingest.population import quarterly_population, read_ons_midyear
@@ -115,7 +115,10 @@ def test_ingest_builds_the_panel(sources):
     np.testing.assert_array_equal(
         kent, [3, 2, np.nan, 4, 0, 5, 2, 1, 3]
     )  # the -1 adjustment is missing
-    assert any("offence code 1 (homicide) for Kent 2012Q4 is -1" in n for n in result.notes)
+    assert result.warnings == [
+        f"{sources / 'prc.csv'}, row 38, column Number of Offences: -1 for offence code 1 "
+        "(homicide), Kent 2012Q4 is a reclassification adjustment; the series is missing that quarter"
+    ]
     assert {"trafficking", "possession_excl_cannabis", "blade_possession"} <= set(p.data_vars)
     assert "8N" not in str(p.attrs) and p["count"].attrs["frequency"] == "quarter"
     idx = p["availability_index"].values
@@ -151,7 +154,8 @@ def read_ons_midyear_frame():
         ),
         (
             lambda t: t.replace({"Financial Year": {"2013/14": "2013-14"}}),
-            "financial year '2013-14' quarter",
+            "prc.csv, row 74, column Financial Year: '2013-14' is not a financial year like 2012/13; "
+            "write the two consecutive years like 2012/13",
         ),
         (
             lambda t: t.astype({"Number of Offences": object}).assign(
@@ -177,10 +181,12 @@ def test_bad_population_table(tmp_path):
     bad = midyear()
     bad.loc[3, "population"] = -5
     bad.to_csv(tmp_path / "pop.csv", index=False)
-    with pytest.raises(
-        DataError, match=r"pop\.csv, row 5, column population: '-5\.0' is not a positive number"
-    ):
+    with pytest.raises(DataError) as err:
         read_ons_midyear(tmp_path / "pop.csv")
+    assert str(err.value) == (
+        f"{tmp_path / 'pop.csv'}, row 5, column population: -5 for Kent mid-2014 is not a positive "
+        "number of persons; fix the cell"
+    )
 
 
 @pytest.mark.parametrize(
@@ -404,9 +410,10 @@ def test_overlapping_vintages_first_wins_and_the_difference_is_reported(sources)
     codes[~drop].to_csv(
         sources / "prc.csv", index=False
     )  # Kent robbery 2014Q2 absent from the first vintage
-    first = read_ho_prc(sources / "prc.csv")[0]
+    with pytest.warns(ForecastWarning, match="Kent 2012Q4 is a reclassification adjustment"):
+        first = read_ho_prc(sources / "prc.csv")[0]
     groups = first[first["series"] == "robbery"].copy()
-    groups["count"] = groups["count"] * 1.05
+    groups["count"] = groups["count"] * 2  # a different vintage, in whole offences
     groups = pd.concat(
         [
             groups,
@@ -443,7 +450,7 @@ def test_overlapping_vintages_first_wins_and_the_difference_is_reported(sources)
         ]
     )  # the first vintage wins
     assert any(
-        "median ratio 1.050, 0% within 2%" in n and "prc.csv is used" in n for n in result.notes
+        "median ratio 2.000, 0% within 2%" in n and "prc.csv is used" in n for n in result.notes
     ), result.notes
     assert any("1 cells missing from prc.csv filled from groups.csv" in n for n in result.notes)
 
@@ -563,14 +570,15 @@ def test_home_office_workbook_as_published(tmp_path, suffix):
         read_ho_prc(tmp_path / f"bad{suffix}")
 
 
-def test_duplicated_rows_are_reported_and_not_double_counted(tmp_path):
+def test_duplicated_rows_are_refused_even_under_another_spelling(tmp_path):
     table = published_prc()
-    pd.concat([table, table.iloc[[0]]], ignore_index=True).to_csv(tmp_path / "prc.csv", index=False)
-    long, notes = read_ho_prc(tmp_path / "prc.csv")
-    clean, _ = read_ho_prc(_write_csv(tmp_path / "clean.csv", table))
-    pd.testing.assert_frame_equal(long, clean)
-    assert any(
-        "1 duplicated rows (same force, quarter and offence code), first at row" in n for n in notes
+    twin = table.iloc[[3]].replace({"Force Name": {"Devon & Cornwall": "Devon and Cornwall"}})
+    pd.concat([table, twin], ignore_index=True).to_csv(tmp_path / "prc.csv", index=False)
+    with pytest.raises(DataError) as err:
+        read_ho_prc(tmp_path / "prc.csv")
+    assert str(err.value) == (
+        f"{tmp_path / 'prc.csv'}, row {len(table) + 2}: repeats row 5 (same Force Name, "
+        "Financial Year/Financial Quarter, Offence Code); delete one of them"
     )
 
 
@@ -637,9 +645,7 @@ def test_code_level_rules_no_netting_no_partial_sums_no_double_homicide(tmp_path
         ("2013/14", 3, "Kent", "1/4.1/4.10/4.2", 3),
         ("2013/14", 3, "Kent", "1", 2),
         ("2013/14", 3, "Kent", "4.1", 1),
-        # the same row twice under two spellings of the force -> counted once
         ("2013/14", 4, "Avon & Somerset", "34B", 40),
-        ("2013/14", 4, "Avon and Somerset", "34B", 40),
     ]
     pd.DataFrame(
         rows,
@@ -651,17 +657,21 @@ def test_code_level_rules_no_netting_no_partial_sums_no_double_homicide(tmp_path
             "Number of Offences",
         ],
     ).to_csv(tmp_path / "prc.csv", index=False)
-    long, notes = read_ho_prc(tmp_path / "prc.csv")
+    with pytest.warns(ForecastWarning) as caught:
+        long, notes = read_ho_prc(tmp_path / "prc.csv")
     cell = long.set_index(["force", "period", "series"])["count"]
     q = lambda s: pd.Period(s, freq="Q")  # noqa: E731
     assert np.isnan(cell[("Kent", q("2013Q2"), "robbery")])
     assert np.isnan(cell[("Kent", q("2013Q3"), "robbery")])
     assert cell[("Kent", q("2013Q4"), "homicide")] == 3
     assert cell[("Avon and Somerset", q("2014Q1"), "robbery")] == 40
-    text = " ".join(notes)
-    assert "offence code 34A (robbery) for Kent 2013Q2 is -2" in text
-    assert "1 force-quarters give homicide both combined and by code" in text
-    assert "1 duplicated rows" in text
+    assert notes == [
+        "prc.csv: 1 force-quarters give homicide both combined and by code; the separate codes are used"
+    ]
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'prc.csv'}, row 2, column Number of Offences: -2 for offence code 34A "
+        "(robbery), Kent 2013Q2 is a reclassification adjustment; the series is missing that quarter"
+    ]
 
 
 def test_financial_year_must_be_consecutive_years():
