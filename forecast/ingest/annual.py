@@ -89,6 +89,7 @@ class Table:
     where: dict = field(default_factory=dict)  # column -> kept value(s)
     latest_by: str | None = None  # keep the row with the largest value of this column per cell
     value_kind: str = "count"  # "count" (whole, at most the force's population) or "number"
+    maximum: float | None = None  # the largest possible value of a "number" (an index, a score)
 
 
 # Columns some tables repeat; checked against the others when present.
@@ -103,8 +104,8 @@ REDUNDANT = (
 def _declared(table: Table) -> tuple[Column, ...]:
     """The table's columns as the validation layer declares them."""
     date_kind = "date" if table.date_is == "date" else "year"
-    kinds = {table.force: "text", table.date: date_kind}
-    value = Column(table.value, table.value_kind, nullable=True)
+    kinds = {table.force: "text", table.date: date_kind, table.latest_by: "date"}
+    value = Column(table.value, table.value_kind, nullable=True, maximum=table.maximum)
     named = tuple(Column(c, kinds.get(c, "text")) for c in table.columns if c != table.value)
     return (*named, value, *REDUNDANT)
 
@@ -140,28 +141,39 @@ def _check_redundant(values: dict, table: Table, forces: pd.Series, path: Path) 
         )
 
 
+def _check_unique(values: dict, forces: pd.Series, table: Table, path: Path) -> None:
+    """One row per force, date (edition) and series column value, among the rows of a force."""
+    key = [table.force, *([table.latest_by] if table.latest_by else []), table.date]
+    if not isinstance(table.series, str):
+        key.append(table.series[0])
+    cells = pd.DataFrame({c: values[c] for c in (*key, table.value)}).assign(
+        **{table.force: forces}
+    )
+    check_key(cells[forces != ""], key, table.value, path, {})
+
+
+def _latest(values: dict, forces: pd.Series, table: Table) -> tuple[dict, pd.Series]:
+    """Where editions overlap (the same force and date), keep the latest edition's row."""
+    order = values[table.latest_by].sort_values(ascending=False, kind="stable").index
+    cells = pd.DataFrame({"force": forces, "date": values[table.date]}).loc[order]
+    kept = cells.index[~cells.duplicated().to_numpy()]
+    return {k: v.loc[kept] for k, v in values.items()}, forces.loc[kept]
+
+
 def read_series_table(path: Path, table: Table):
     """Read `table` from `path` into the long form (force, period, series, count) and its attributes."""
     path = Path(path)
     f = keep_rows(read_table(path, list(table.columns)), table.where, path)
-    if table.latest_by:
-        f = f.sort_values(table.latest_by, ascending=False, kind="stable")
-        f = f.drop_duplicates([table.force, table.date], keep="first")
     values = check_columns(f, _declared(table), path, {})
     forces = _forces(f, table.force, path)
+    _check_unique(values, forces, table, path)
+    if table.latest_by:
+        values, forces = _latest(values, forces, table)
     period = _period(table, values[table.date])
     series = (
-        pd.Series(table.series, index=f.index)
+        pd.Series(table.series, index=forces.index)
         if isinstance(table.series, str)
         else values[table.series[0]].map(table.series[1])
-    )
-    cells = pd.DataFrame({"force": forces, "date": values[table.date], "series": series})
-    check_key(
-        cells.assign(count=values[table.value])[forces != ""],
-        ["force", "date", "series"],
-        "count",
-        path,
-        {"force": table.force, "date": table.date, "count": table.value},
     )
     _check_redundant(values, table, forces, path)
     limits.not_future(period, values[table.date], path, table.date)
@@ -296,6 +308,7 @@ TABLES = {
         },
         where={"level": "pfa", "offence_group": tuple(CSS_GROUPS)},
         value_kind="number",
+        maximum=1000.0,  # a score per 1,000 population is tens at most; 1,000 is impossible
     ),
 }
 

@@ -46,31 +46,30 @@ def _label(period: pd.Period) -> str:
     return f"{fy}/{str(fy + 1)[-2:]} Q{(period.quarter - 2) % 4 + 1}"
 
 
+def _matches_quarter(given, periods, expected_of, path, col, fy_cols, what) -> None:
+    """`given` is `expected_of` each row's period (what the message calls `what`)."""
+    expected = periods.map({p: expected_of(p) for p in periods.unique()})
+    i = _first(given.ne("") & given.ne(expected))
+    if i is not None:
+        raise DataError(
+            f"{cell(path, i, col)}: {given.at[i]!r} is not {what}{_label(periods.at[i])} "
+            f"({expected.at[i]}) given in columns {fy_cols}; correct one of them"
+        )
+
+
 def start_matches_quarter(
     starts: pd.Series, periods: pd.Series, path: Path, col: str, fy_cols: str
 ) -> None:
     """`quarter_start` is the first day of the financial quarter given by the year and quarter."""
-    first_day = {p: p.start_time.strftime("%Y-%m-%d") for p in periods.unique()}
-    expected = periods.map(first_day)
-    i = _first(starts.ne("") & starts.ne(expected))
-    if i is not None:
-        raise DataError(
-            f"{cell(path, i, col)}: {starts.at[i]!r} is not the first day of {_label(periods.at[i])} "
-            f"({expected.at[i]}) given in columns {fy_cols}; correct one of them"
-        )
+    first_day = lambda p: p.start_time.strftime("%Y-%m-%d")  # noqa: E731
+    _matches_quarter(starts, periods, first_day, path, col, fy_cols, "the first day of ")
 
 
 def calendar_matches_quarter(
     labels: pd.Series, periods: pd.Series, path: Path, col: str, fy_cols: str
 ) -> None:
     """`calendar_quarter` (2019Q4) is the calendar quarter of the financial year and quarter."""
-    expected = periods.map({p: str(p) for p in periods.unique()})
-    i = _first(labels.ne("") & labels.ne(expected))
-    if i is not None:
-        raise DataError(
-            f"{cell(path, i, col)}: {labels.at[i]!r} is not {_label(periods.at[i])} ({expected.at[i]}) "
-            f"given in columns {fy_cols}; correct one of them"
-        )
+    _matches_quarter(labels, periods, str, path, col, fy_cols, "")
 
 
 def year_end_matches_fy(

@@ -98,7 +98,9 @@ def _force_rows(
         index=body.index,
     )
     names = body[1].map(clean_label)
-    check_key(pd.DataFrame({"force": forces, "x": 0}), ["force"], "x", where, {"force": "A"})
+    check_key(
+        pd.DataFrame({"force": forces, "x": 0}), ["force"], "x", where, {"force": "Area Code"}
+    )
     consistency.code_matches_force(body[0], _names(names), where, "A", "B")
     if period > limits.current_quarter():
         raise DataError(

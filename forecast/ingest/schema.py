@@ -34,7 +34,8 @@ class Column:
     kind: text, count (whole numbers of events), number, year, fy (financial year like 2012/13; `sep`
     '-' for 2012-13), fy_quarter (1-4), date (YYYY-MM-DD), quarter (2019Q4), month (YYYY-MM) or code
     (an ONS area code). `nullable`: the official markers (and an empty cell) are allowed and missing.
-    `minimum`: the smallest value allowed (None: no limit, the reader applies its own rule).
+    `minimum`/`maximum`: the range allowed (minimum None: the reader applies its own rule; a count's
+    maximum is the population of England and Wales, and the reader checks the force's).
     `required`: the table must have the column (optional ones are checked only when present).
     """
 
@@ -42,6 +43,7 @@ class Column:
     kind: str = "text"
     nullable: bool = False
     minimum: float | None = 0.0
+    maximum: float | None = None
     required: bool = True
     sep: str = "/"
 
@@ -201,6 +203,17 @@ def _check_values(
                 f"is more than the population of England and Wales ({cap:,.0f})",
                 "fix the cell",
             )
+    if column.maximum is not None:
+        i = _first(finite & (values > column.maximum))
+        if i is not None:
+            raise fail(
+                path,
+                i,
+                shown,
+                text.at[i],
+                f"is above {column.maximum:g}, which is impossible here",
+                "fix the cell",
+            )
     if column.minimum is not None:
         i = _first(finite & (values < column.minimum))
         if i is not None:
@@ -260,11 +273,19 @@ def check_key(
     names = ", ".join(shown.get(k, k) for k in key)
     a, b = frame.at[first, value], frame.at[i, value]
     col = shown.get(value, value)
-    if a == b:
+    if a == b or (pd.isna(a) and pd.isna(b)):
         raise DataError(
             f"{path}, row {line(i)}: repeats row {line(first)} (same {names}); delete one of them"
         )
     raise DataError(
-        f"{path}, row {line(i)}, column {col}: {b!r} for the same {names} as row {line(first)}, "
-        f"which has {a!r}; keep the right one and delete the other"
+        f"{path}, row {line(i)}, column {col}: {_shown(b)} for the same {names} as row "
+        f"{line(first)}, which has {_shown(a)}; keep the right one and delete the other"
     )
+
+
+def _shown(value: object) -> str:
+    """A cell value as a message shows it: numbers plainly (12, not np.float64(12.0)), missing as
+    'not available'."""
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+        return "not available" if np.isnan(value) else f"{float(value):.10g}"
+    return repr(value)

@@ -456,14 +456,19 @@ def test_overlapping_vintages_first_wins_and_the_difference_is_reported(sources)
 
 
 def write_p1_xlsx(
-    path, title="Table P1: Police recorded crime ..., year ending June 181,2", gmp=".."
+    path, title="Table P1: Police recorded crime ..., year ending June 181,2", gmp="..", **kent
 ):
-    """A workbook in the ONS PFA table layout: title, blank, group row, header with footnote markers."""
+    """A workbook in the ONS PFA table layout: title, blank, group row, header with footnote markers.
+
+    `kent` overrides cells of Kent's row (sheet row 9) by header ('Area Code', 'Homicide'...);
+    `extra_rows` are appended after the force rows (from sheet row 11)."""
     import openpyxl
 
     wb = openpyxl.Workbook()
     wb.active.title = "Notes"
     ws = wb.create_sheet("Table P1 ")  # ONS sheet names carry trailing spaces
+    row = {"Area Code": "E23000032", "Area Name": "Kent", "Homicide": 2, "Robbery": 7, **kent}
+    extra = row.pop("extra_rows", [])
     rows = [
         [title],
         [],
@@ -481,8 +486,9 @@ def write_p1_xlsx(
         [None, None, "Numbers"],
         ["K04000001", "ENGLAND AND WALES7,8", 100, None, 50, 12, 40],
         ["E12000008", "South East", 30, None, 10, 3, 9],
-        ["E23000032", "Kent", 20, None, 8, 2, 7],
+        [row["Area Code"], row["Area Name"], 20, None, 8, row["Homicide"], row["Robbery"]],
         ["E23000005", "Greater Manchester8,9", gmp, None, gmp, gmp, gmp],
+        *extra,
         [],
         ["9. '..'  indicates data not available."],
     ]
@@ -744,3 +750,21 @@ def test_bad_regional_tables(tmp_path, mutate, message):
     with pytest.raises(DataError) as err:
         read_hes_x99(tmp_path / "hes.csv")
     assert str(err.value).startswith(str(tmp_path / "hes.csv")) and message in str(err.value)
+
+
+@pytest.mark.realdata
+def test_real_panel_is_unchanged_by_the_checks():
+    """The checks refuse nothing in the real tables and change no value: the counts hash as they did
+    before the validation layer (commit 931f58e), and the only warnings are the reclassification
+    adjustments of the offence-code table."""
+    import hashlib
+
+    if not REALDATA.exists():
+        pytest.skip(f"real statistics not found at {REALDATA}")
+    manifest = Path(__file__).resolve().parents[3] / "data" / "manifests" / "realdata.toml"
+    result = ingest(manifest)
+    counts = np.ascontiguousarray(result.panel["count"].values)
+    assert hashlib.sha256(counts.tobytes()).hexdigest()[:16] == "2b6ace8759ff1901"
+    assert len(result.panel.data_vars) == 28
+    assert len(result.warnings) == 12
+    assert all("is a reclassification adjustment" in w for w in result.warnings)
