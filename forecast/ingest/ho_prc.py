@@ -204,6 +204,7 @@ def _key_names(col: dict[str, str]) -> dict[str, str]:
         "force": col["force_name"],
         "period": f"{col['financial_year']}/{col['fy_quarter']}",
         "code": col["offence_code"],
+        "count": col["count"],
     }
 
 

@@ -64,6 +64,21 @@ def prc_tidy() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def prc_published() -> pd.DataFrame:
+    """The same rows in the Home Office open data layout (the published workbook saved as CSV)."""
+    names = {
+        "financial_year": "Financial Year",
+        "fy_quarter": "Financial Quarter",
+        "force_name": "Force Name",
+        "offence_description": "Offence Description",
+        "offence_group": "Offence Group",
+        "offence_subgroup": "Offence Subgroup",
+        "offence_code": "Offence Code",
+        "count": "Number of Offences",
+    }
+    return prc_tidy()[list(names)].rename(columns=names)
+
+
 def prc_groups() -> pd.DataFrame:
     """The Home Office offence-group table (columns of prc_pfa_offence_group_quarterly.csv)."""
     rows = []
@@ -286,6 +301,16 @@ LAYOUTS = {
         future={"financial_year": "2035/36", "quarter_start": "2035-04-01"},
         future_at=("financial_year", "2035/36 Q1"),
     ),
+    "ho_prc_offence_codes (published CSV)": Layout(
+        "prc.csv",
+        prc_published,
+        "Number of Offences",
+        "Force Name, Financial Year/Financial Quarter, Offence Code",
+        "Force Name",
+        None,
+        future={"Financial Year": "2035/36"},
+        future_at=("Financial Year", "2035/36 Q1"),
+    ),
     "ho_prc_offence_groups": Layout(
         "groups.csv",
         prc_groups,
@@ -410,6 +435,11 @@ LAYOUTS = {
 CSV_KINDS = list(LAYOUTS)
 
 
+def reader(layout: str) -> str:
+    """The reader kind of a layout name ('ho_prc_offence_codes (published CSV)' -> its kind)."""
+    return layout.split(" (")[0]
+
+
 def _set(frame: pd.DataFrame, row: int, values: dict) -> pd.DataFrame:
     frame = frame.astype({c: object for c in values})
     for col, v in values.items():
@@ -423,8 +453,8 @@ def _setup(d: Path, kind: str, frame: pd.DataFrame | None = None, raw: bytes | N
     published_prc().to_csv(d / "prc.csv", index=False)
     midyear().to_csv(d / "pop.csv", index=False)
     manifest = BASE
-    if kind not in ("ho_prc_offence_codes", "ons_population_midyear"):
-        manifest += f'[[source]]\nkind = "{kind}"\npath = "{layout.file}"\n'
+    if reader(kind) not in ("ho_prc_offence_codes", "ons_population_midyear"):
+        manifest += f'[[source]]\nkind = "{reader(kind)}"\npath = "{layout.file}"\n'
     (d / "m.toml").write_text(manifest)
     if raw is not None:
         (d / layout.file).write_bytes(raw)
@@ -516,8 +546,8 @@ def _generic_cases(kind: str) -> list[tuple[str, object, str]]:
             )
         )
     elif kind.startswith("ho_prc"):
-        what = "34B (robbery)" if kind == "ho_prc_offence_codes" else "group:Drug offences"
-        what += " (drug_offences)" if kind != "ho_prc_offence_codes" else ""
+        codes = reader(kind) == "ho_prc_offence_codes"
+        what = "34B (robbery)" if codes else "group:Drug offences (drug_offences)"
         cases.append(
             (
                 "negative beyond an adjustment",
@@ -588,6 +618,13 @@ SPECIFIC = [
         {"financial_year": "2012/14"},
         f"{{p}}, row {LINE}, column financial_year: '2012/14' is not a financial year like 2012/13; "
         "write the two consecutive years like 2012/13",
+    ),
+    (
+        "ho_prc_offence_codes (published CSV): annual row in a quarterly table",
+        "ho_prc_offence_codes (published CSV)",
+        {"Financial Quarter": ""},
+        f"{{p}}, row {LINE}, column Financial Quarter: '' is not a financial quarter 1-4; this looks "
+        "like an annual row in a quarterly table: remove it",
     ),
     (
         "ho_prc_offence_groups: calendar_quarter 2019Q5",
@@ -663,7 +700,10 @@ def _broken(d: Path, kind: str, how) -> Path:
 def test_the_cases_cover_every_reader_kind_of_the_shipped_manifest():
     manifest = tomllib.loads((ROOT / "data" / "manifests" / "realdata.toml").read_text())
     kinds = {s["kind"] for s in manifest["source"]}
-    assert kinds == {*CSV_KINDS, "ons_p1_xlsx"}  # ons_p1_xlsx: test_p1_workbook_refuses
+    assert kinds == {
+        *map(reader, CSV_KINDS),
+        "ons_p1_xlsx",
+    }  # ons_p1_xlsx: test_p1_workbook_refuses
     for kind in CSV_KINDS:
         assert {c[0].split(": ")[1] for c in CASES if c[1] == kind} >= {
             "pandas NA string",
