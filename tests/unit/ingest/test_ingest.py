@@ -768,3 +768,20 @@ def test_real_panel_is_unchanged_by_the_checks():
     assert len(result.panel.data_vars) == 28
     assert len(result.warnings) == 12
     assert all("is a reclassification adjustment" in w for w in result.warnings)
+
+
+def test_home_office_workbook_with_a_header_and_no_rows_is_refused(tmp_path):
+    path = tmp_path / "prc.xlsx"
+    published_prc().iloc[:0].to_excel(path, sheet_name="2012_13", index=False)
+    with pytest.raises(DataError) as err:
+        read_ho_prc(path)
+    assert str(err.value) == (
+        f"{path}: the table has a header but no rows; export it again with its data"
+    )
+
+
+def test_only_the_official_markers_are_missing():
+    from forecast.ingest.schema import MARKERS
+
+    assert set(MARKERS) == {"..", ":", "x", "[x]", "[z]", "[c]", "-", ""}
+    assert not {"n/a", "NA", "N/A", "NULL", "nan", "NaN", "#N/A", "None"} & MARKERS
