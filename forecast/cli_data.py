@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from forecast.cli_common import Force, guard, out_console, print_frame
+from forecast.cli_common import Force, err_console, guard, out_console, print_frame
 
 data_app = typer.Typer(help="Ingest and check real statistics.", no_args_is_help=True)
 
@@ -38,6 +38,8 @@ def data_ingest(
     )
     for note in result.notes:
         out_console.print(f"  note: {note}", highlight=False, markup=False)
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, markup=False)
 
 
 @data_app.command("check")

@@ -73,6 +73,8 @@ def _numeric(table: pd.DataFrame, column: str, path: Path, positive: bool) -> np
     values = pd.to_numeric(table[column], errors="coerce")
     for i, (raw, v) in enumerate(zip(table[column], values, strict=True)):
         where = f"{path}, row {i + 2}, column {column!r}"
+        if "outcome" in table.columns:  # say which outcome the bad weight or fraction belongs to
+            where += f" (outcome {str(table['outcome'].iat[i])!r})"
         if not np.isfinite(v):
             raise HarmError(f"{where}: {str(raw)!r} is not a number; fix the table")
         if v < 0 or (positive and v == 0):

@@ -209,7 +209,13 @@ def load_panel(path: Path) -> xr.Dataset:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, na_values=NOT_AVAILABLE, skip_blank_lines=False)
+        # only the official markers and empty cells are missing, not pandas' defaults ('n/a', 'NULL')
+        frame = pd.read_csv(
+            path,
+            na_values=[*NOT_AVAILABLE, ""],
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
     return frame.dropna(how="all")  # blank lines go, the index keeps each row's line number - 2

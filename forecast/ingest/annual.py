@@ -15,7 +15,8 @@ import pandas as pd
 
 from forecast.errors import DataError
 from forecast.forces import force_register, normalise_force
-from forecast.panel import NOT_AVAILABLE
+from forecast.ingest import consistency, limits
+from forecast.ingest.schema import Column, check_column, check_columns, check_key, read_text
 
 FY_SUM = {"aggregation": "financial-year sum", "window_quarters": 4, "frequency": "annual"}
 ROLLING = {"aggregation": "rolling 4-quarter sum", "window_quarters": 4, "frequency": "quarterly"}
@@ -32,54 +33,47 @@ SEIZURE_DRUGS = {
 
 
 def numbers(frame: pd.DataFrame, col: str, path: Path) -> pd.Series:
-    """Column `col` as numbers; text that is not a number is an error naming the row and column."""
-    values = pd.to_numeric(frame[col], errors="coerce")
-    bad = values.isna() & frame[col].notna()
-    if bad.any():
-        i = frame.index[bad.to_numpy()][0]
-        raise DataError(f"{path}, row {i + 2}, column {col}: {frame.at[i, col]!r} is not a number")
-    return values
+    """Column `col` as counts (official markers missing); anything else is an error naming the cell."""
+    return check_column(frame, Column(col, "count", nullable=True), path, col)
 
 
 def read_table(path: Path, needed: list[str]) -> pd.DataFrame:
-    """A CSV with the `needed` columns; official not-available markers read as missing."""
+    """A CSV as text with the `needed` columns (official not-available markers are checked later)."""
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, na_values=NOT_AVAILABLE)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    frame = read_text(path)
     absent = [c for c in needed if c not in frame.columns]
     if absent:
         raise DataError(f"{path}: missing column(s) {', '.join(absent)}; expected {needed}")
     return frame
 
 
+def keep_rows(frame: pd.DataFrame, where: dict, path: Path) -> pd.DataFrame:
+    """The rows whose columns hold the kept values; none left is an error saying which were sought."""
+    for col, keep in where.items():
+        frame = frame[frame[col].str.strip().isin(keep if isinstance(keep, tuple) else [keep])]
+    if frame.empty:
+        wanted = "; ".join(
+            f"{c} in {list(k) if isinstance(k, tuple) else [k]}" for c, k in where.items()
+        )
+        raise DataError(f"{path}: no rows with {wanted}; is this the right table for this kind?")
+    return frame
+
+
 def _forces(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    """Canonical names; non-territorial bodies (BTP, Border Force) are dropped by the caller."""
+    """Canonical names; non-territorial bodies and totals ('' here) are dropped by the caller."""
     known = set(force_register()["force"])
-    out = []
-    for i, name in frame[column].items():
+    names = {}
+    for name, i in pd.Series(frame.index, index=frame[column]).groupby(level=0).first().items():
         try:
-            out.append(normalise_force(str(name), f"{path}, row {i + 2}, column {column}"))
+            names[name] = normalise_force(str(name), f"{path}, row {i + 2}, column {column}")
         except DataError:
-            if any(
-                w in str(name)
-                for w in ("Transport", "Border", "Central Service", "Total", "ENGLAND", "England")
-            ):
-                out.append("")
+            non_territorial = ("Transport", "Border", "Central Service", "Total", "England")
+            if any(w in str(name) for w in (*non_territorial, "ENGLAND")):
+                names[name] = ""
                 continue
             raise
-    series = pd.Series(out, index=frame.index)
+    series = frame[column].map(names)
     return series.where(series.isin(known), "")
-
-
-def _long(frame, path, force_col, period, series, value_col, attrs, source):
-    forces = _forces(frame, force_col, path)
-    values = numbers(frame, value_col, path)
-    long = pd.DataFrame({"force": forces, "period": period, "series": series, "count": values})
-    long = long[long["force"] != ""]
-    meta = {s: {**attrs, "source": source, "geography": "force"} for s in long["series"].unique()}
-    return long, meta
 
 
 @dataclass(frozen=True)
@@ -95,26 +89,103 @@ class Table:
     attrs: dict
     where: dict = field(default_factory=dict)  # column -> kept value(s)
     latest_by: str | None = None  # keep the row with the largest value of this column per cell
+    value_kind: str = "count"  # "count" (whole, at most the force's population) or "number"
+    maximum: float | None = None  # the largest possible value of a "number" (an index, a score)
+
+
+# Columns some tables repeat; checked against the others when present.
+REDUNDANT = (
+    Column("ons_code", "code", nullable=True, required=False),
+    Column("area_code", "code", nullable=True, required=False),
+    Column("financial_year", "fy", nullable=True, required=False),
+    Column("period_start_year", "year", nullable=True, required=False),
+)
+
+
+def _declared(table: Table) -> tuple[Column, ...]:
+    """The table's columns as the validation layer declares them."""
+    date_kind = "date" if table.date_is == "date" else "year"
+    kinds = {table.force: "text", table.date: date_kind, table.latest_by: "date"}
+    value = Column(table.value, table.value_kind, nullable=True, maximum=table.maximum)
+    named = tuple(Column(c, kinds.get(c, "text")) for c in table.columns if c != table.value)
+    return (*named, value, *REDUNDANT)
+
+
+def _period(table: Table, dates: pd.Series) -> pd.Series:
+    """The end quarter of each row's window."""
+    if table.date_is == "date":
+        lookup = {d: pd.Period(d, freq="Q") for d in dates.unique()}
+    else:
+        quarter = 1 if table.date_is == "fy_end_year" else 4
+        lookup = {y: pd.Period(year=int(y), quarter=quarter, freq="Q") for y in dates.unique()}
+    return dates.map(lookup)
+
+
+def _check_redundant(values: dict, table: Table, forces: pd.Series, path: Path) -> None:
+    """ONS code vs force name, year end vs financial year, pooled start year vs end year."""
+    for code in ("ons_code", "area_code"):
+        if code in values:
+            consistency.code_matches_force(values[code], forces, path, code, table.force)
+    if "financial_year" in values and table.date_is == "date":
+        consistency.year_end_matches_fy(
+            values[table.date], values["financial_year"], path, table.date, "financial_year"
+        )
+    if "period_start_year" in values and table.date_is == "year_q4":
+        span = table.attrs["window_quarters"] // 4
+        consistency.pooled_start_matches(
+            values["period_start_year"],
+            values[table.date],
+            span,
+            path,
+            "period_start_year",
+            table.date,
+        )
+
+
+def _check_unique(values: dict, forces: pd.Series, table: Table, path: Path) -> None:
+    """One row per force, date (edition) and series column value, among the rows of a force."""
+    key = [table.force, *([table.latest_by] if table.latest_by else []), table.date]
+    if not isinstance(table.series, str):
+        key.append(table.series[0])
+    cells = pd.DataFrame({c: values[c] for c in (*key, table.value)}).assign(
+        **{table.force: forces}
+    )
+    check_key(cells[forces != ""], key, table.value, path, {})
+
+
+def _latest(values: dict, forces: pd.Series, table: Table) -> tuple[dict, pd.Series]:
+    """Where editions overlap (the same force and date), keep the latest edition's row."""
+    order = values[table.latest_by].sort_values(ascending=False, kind="stable").index
+    cells = pd.DataFrame({"force": forces, "date": values[table.date]}).loc[order]
+    kept = cells.index[~cells.duplicated().to_numpy()]
+    return {k: v.loc[kept] for k, v in values.items()}, forces.loc[kept]
 
 
 def read_series_table(path: Path, table: Table):
     """Read `table` from `path` into the long form (force, period, series, count) and its attributes."""
     path = Path(path)
-    f = read_table(path, list(table.columns))
-    for col, keep in table.where.items():
-        f = f[f[col].isin(keep if isinstance(keep, tuple | set | dict) else [keep])]
+    f = keep_rows(read_table(path, list(table.columns)), table.where, path)
+    values = check_columns(f, _declared(table), path, {})
+    forces = _forces(f, table.force, path)
+    _check_unique(values, forces, table, path)
     if table.latest_by:
-        f = f.sort_values(table.latest_by, ascending=False, kind="stable")
-        f = f.drop_duplicates([table.force, table.date], keep="first")
-    if table.date_is == "date":
-        period = [pd.Period(str(d), freq="Q") for d in f[table.date]]
-    else:
-        quarter = 1 if table.date_is == "fy_end_year" else 4
-        period = [pd.Period(year=int(y), quarter=quarter, freq="Q") for y in f[table.date]]
+        values, forces = _latest(values, forces, table)
+    period = _period(table, values[table.date])
     series = (
-        table.series if isinstance(table.series, str) else f[table.series[0]].map(table.series[1])
+        pd.Series(table.series, index=forces.index)
+        if isinstance(table.series, str)
+        else values[table.series[0]].map(table.series[1])
     )
-    return _long(f, path, table.force, period, series, table.value, table.attrs, path.name)
+    _check_redundant(values, table, forces, path)
+    limits.not_future(period, values[table.date], path, table.date)
+    if table.value_kind == "count":
+        limits.within_force_population(values[table.value], forces, path, table.value)
+    long = pd.DataFrame(
+        {"force": forces, "period": period, "series": series, "count": values[table.value]}
+    )
+    long = long[long["force"] != ""]
+    attrs = {**table.attrs, "source": path.name, "geography": "force"}
+    return long, {s: dict(attrs) for s in long["series"].unique()}
 
 
 ENGLAND = {"coverage": "England"}
@@ -188,6 +259,8 @@ TABLES = {
         "fy_end_year",
         "police_officers_fy",
         {**FY_SUM, "aggregation": "financial-year mean", "unit": "police officers", **ENGLAND},
+        value_kind="number",  # a mean of two head counts (fractional)
+        maximum=100000.0,  # the largest force (the Met) has about 35,000 officers
     ),
     # ONS PFA Table P1 rolling-year homicide counts ('..' = not supplied, kept missing)
     "ons_p1_rolling_year": Table(
@@ -248,6 +321,8 @@ TABLES = {
             "unit": "severity score per 1,000 population",
         },
         where={"level": "pfa", "offence_group": tuple(CSS_GROUPS)},
+        value_kind="number",
+        maximum=1000.0,  # a score per 1,000 population is tens at most; 1,000 is impossible
     ),
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import dims
-from forecast.errors import DataError
+from forecast.errors import DataError, ForecastWarning
 from forecast.forces import force_register
 from forecast.ingest import annual, national, ons_xlsx, regional
 from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
@@ -58,6 +59,7 @@ class IngestResult:
 
     panel: xr.Dataset
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # one line each, naming the cell
 
 
 def read_manifest(path: Path) -> dict:
@@ -101,7 +103,23 @@ def read_manifest(path: Path) -> dict:
 
 
 def ingest(manifest: Path) -> IngestResult:
-    """Read every source in the manifest and build the validated panel."""
+    """Read every source in the manifest and build the validated panel.
+
+    The readers' ForecastWarnings (a reclassification adjustment, an interpolated population year) are
+    collected in `warnings`, one line each; any other warning is passed on untouched.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ForecastWarning)
+        result = _ingest(manifest)
+    for w in caught:
+        if issubclass(w.category, ForecastWarning):
+            result.warnings.append(str(w.message))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def _ingest(manifest: Path) -> IngestResult:
     spec = read_manifest(manifest)
     counts, notes, midyear, used, others, nationals, regionals, meta = (
         [],
@@ -356,10 +374,12 @@ def _interim_index(
 ) -> tuple[np.ndarray, int]:
     """Mean of standardised log rates of the indicators; gaps carried forward (then back)."""
     zs = []
-    for counts in indicators.values():
-        rate = np.log((counts + 0.5) / population * 1e4)
-        zs.append((rate - np.nanmean(rate)) / np.nanstd(rate))
-    with np.errstate(all="ignore"):
+    # an indicator a table lacks (e.g. no 92D) is all-NaN: its mean is NaN without numpy's warning
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for counts in indicators.values():
+            rate = np.log((counts + 0.5) / population * 1e4)
+            zs.append((rate - np.nanmean(rate)) / np.nanstd(rate))
         index = np.nanmean(np.stack(zs), axis=0) if zs else np.full(population.shape, np.nan)
     missing = ~np.isfinite(index)
     filled = int(missing.sum())

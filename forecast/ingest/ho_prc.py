@@ -16,8 +16,9 @@ import pandas as pd
 
 from forecast.errors import DataError
 from forecast.forces import normalise_force
+from forecast.ingest import consistency, limits
 from forecast.ingest.mapping import series_of_codes
-from forecast.panel import NOT_AVAILABLE
+from forecast.ingest.schema import Column, as_text, cell, check_columns, check_key, read_text
 
 PUBLISHED = {
     "Financial Year": "financial_year",
@@ -57,22 +58,11 @@ def _clean_code(code) -> str:
     return c
 
 
-def _read_text(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(
-            path, dtype={"Offence Code": str, "offence_code": str}, na_values=NOT_AVAILABLE
-        )
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
-
-
 def _read_workbook(path: Path) -> pd.DataFrame:
     """The ODS/xlsx as published: one sheet per financial year with the open data columns; sheets
     without them (notes, contents) are skipped. Row numbers in errors count across the sheets read."""
     try:
-        sheets = pd.read_excel(
-            path, sheet_name=None, dtype={"Offence Code": str}, na_values=NOT_AVAILABLE
-        )
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False)
     except Exception as exc:  # odfpy/openpyxl raise many kinds for a damaged file
         raise DataError(f"{path}: not a readable spreadsheet ({type(exc).__name__})") from exc
     data = [
@@ -82,32 +72,34 @@ def _read_workbook(path: Path) -> pd.DataFrame:
         raise DataError(
             f"{path}: no sheet has the Home Office open data columns ({', '.join(PUBLISHED)})"
         )
-    return pd.concat(data, ignore_index=True)
+    frame = as_text(pd.concat(data, ignore_index=True))
+    if frame.empty:
+        raise DataError(
+            f"{path}: the table has a header but no rows; export it again with its data"
+        )
+    return frame
 
 
 def read_ho_prc_groups(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The offence-group table (force x financial quarter x offence group), mapped via 'group:' rows."""
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, na_values=NOT_AVAILABLE)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    raw = read_text(path)
     needed = ["financial_year", "fy_quarter", "force_name", "offence_group", "count"]
     absent = [c for c in needed if c not in raw.columns]
     if absent:
         raise DataError(f"{path}: missing column(s) {', '.join(absent)}; expected {needed}")
-    frame = raw.assign(offence_code="group:" + raw["offence_group"].astype(str))
-    return _to_long(frame, path)
+    frame = raw.assign(offence_code="group:" + raw["offence_group"].str.strip())
+    return _to_long(frame, path, {"offence_code": "offence_group"})
 
 
 def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Long table (force, period, series, count) of the mapped offence codes, and the notes to report.
 
-    Negative cells (Home Office reclassification adjustments) become missing and are reported; forces
+    Negative cells (Home Office reclassification adjustments) become missing with a warning; forces
     that are not territorial (BTP, fraud bodies) are dropped. Errors name the file's own column names.
     """
     path = Path(path)
-    raw = _read_workbook(path) if path.suffix in (".ods", ".xlsx") else _read_text(path)
+    raw = _read_workbook(path) if path.suffix in (".ods", ".xlsx") else read_text(path)
     frame = raw.rename(columns=PUBLISHED)
     shown = {ours: theirs for theirs, ours in PUBLISHED.items() if theirs in raw.columns}
     absent = [c for c in NEEDED if c not in frame.columns]
@@ -120,65 +112,36 @@ def read_ho_prc(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
 
 COMBINED_HOMICIDE = "1/4.1/4.10/4.2"  # 2012/13 tables give homicide only as this combined code
+# The columns of both quarterly layouts (published and tidy; the group table has offence_group),
+# in our names; the last three repeat what the others say and must agree with them.
+COLUMNS = (
+    Column("financial_year", "fy"),
+    Column("fy_quarter", "fy_quarter"),
+    Column("force_name"),
+    Column("offence_code"),
+    Column("count", "count", nullable=True, minimum=None),
+    Column("ons_code", "code", nullable=True, required=False),
+    Column("quarter_start", "date", required=False),
+    Column("calendar_quarter", "quarter", required=False),
+)
 
 
 def _to_long(
     frame: pd.DataFrame, path: Path, shown: dict[str, str] | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Map codes to series, forces to ONS names, financial to calendar quarters.
+    """Map codes to series, forces to ONS names, financial to calendar quarters, after the checks.
 
-    Rules (each application is listed in the notes): a duplicated row (same force, quarter and code,
-    after name normalisation) is kept once; the combined homicide code is dropped where the separate
-    codes exist for the same force and quarter; a series-quarter with a negative code-level cell (a
-    reclassification adjustment) or a missing code is missing, never a partial sum.
+    Rules: each force, quarter and code appears once; the combined homicide code is dropped where the
+    separate codes exist for the same force and quarter (noted); a series-quarter with a negative
+    code-level cell (a reclassification adjustment, warned) or a missing code is missing, never a
+    partial sum.
     """
-    frame = frame[~frame["force_name"].isin(NOT_TERRITORIAL)]
+    shown = shown or {}
     codes = series_of_codes()
+    frame = frame[~frame["force_name"].str.strip().isin(NOT_TERRITORIAL)]
     frame = frame[frame["offence_code"].isin(codes)]
+    rows = _checked_rows(frame, path, shown, codes)
     notes: list[str] = []
-    col = {
-        c: (shown or {}).get(c, c) for c in ("force_name", "financial_year", "fy_quarter", "count")
-    }
-    first_row = frame.reset_index().drop_duplicates("force_name").set_index("force_name")["index"]
-    forces = {
-        n: normalise_force(n, f"{path}, row {first_row[n] + 2}, column {col['force_name']}")
-        for n in frame["force_name"].unique()
-    }
-    periods = {
-        (fy, q): fy_to_calendar(
-            fy, q, f"{path}, columns {col['financial_year']}/{col['fy_quarter']}"
-        )
-        for fy, q in frame[["financial_year", "fy_quarter"]]
-        .drop_duplicates()
-        .itertuples(index=False)
-    }
-    count = pd.to_numeric(frame["count"], errors="coerce")
-    bad = count.isna() & frame["count"].notna()
-    if bad.any():
-        i = frame.index[bad.to_numpy()][0]
-        raise DataError(
-            f"{path}, row {i + 2}, column {col['count']}: {frame.at[i, 'count']!r} is not a number"
-        )
-    rows = pd.DataFrame(
-        {
-            "force": frame["force_name"].map(forces),
-            "period": [
-                periods[k] for k in zip(frame["financial_year"], frame["fy_quarter"], strict=True)
-            ],
-            "code": frame["offence_code"],
-            "series": frame["offence_code"].map(codes),
-            "count": count,
-        },
-        index=frame.index,
-    )
-    dup = rows.duplicated(["force", "period", "code"])
-    if dup.any():
-        i = rows.index[dup.to_numpy()][0]
-        notes.append(
-            f"{path.name}: {int(dup.sum())} duplicated rows (same force, quarter and offence code), "
-            f"first at row {i + 2}; the first of each is kept"
-        )
-        rows = rows[~dup]
     separate = rows[rows["series"].eq("homicide") & rows["code"].ne(COMBINED_HOMICIDE)]
     both = rows["code"].eq(COMBINED_HOMICIDE) & pd.MultiIndex.from_frame(
         rows[["force", "period"]]
@@ -190,13 +153,75 @@ def _to_long(
         )
         rows = rows[~both]
     key = ["force", "period", "series"]
-    negative = rows[rows["count"] < 0]
-    for r in negative.itertuples(index=False):
-        notes.append(
-            f"{path.name}: offence code {r.code} ({r.series}) for {r.force} {r.period} is {r.count:g} "
-            "(a reclassification adjustment); the series is missing that quarter"
-        )
     long = rows.groupby(key, as_index=False)["count"].sum(min_count=1)
     spoiled = (rows["count"].isna() | (rows["count"] < 0)).groupby([rows[k] for k in key]).any()
     long.loc[spoiled.reindex(pd.MultiIndex.from_frame(long[key])).to_numpy(), "count"] = np.nan
     return long, notes
+
+
+def _checked_rows(
+    frame: pd.DataFrame, path: Path, shown: dict[str, str], codes: dict[str, str]
+) -> pd.DataFrame:
+    """One row per kept table row (force, period, code, series, count), after every check."""
+    if frame.empty:
+        raise DataError(
+            f"{path}: no rows for a territorial force with an offence code of data/offence_map.csv"
+        )
+    values = check_columns(frame, COLUMNS, path, shown)
+    col = {c.name: shown.get(c.name, c.name) for c in COLUMNS}
+    first_row = pd.Series(frame.index, index=frame["force_name"]).groupby(level=0).first()
+    forces = {
+        n: normalise_force(n, cell(path, first_row[n], col["force_name"]))
+        for n in values["force_name"].unique()
+    }
+    fy, quarter = values["financial_year"], values["fy_quarter"].str[0].astype(int)
+    periods = {
+        k: fy_to_calendar(*k, path)
+        for k in pd.unique(pd.Series(list(zip(fy, quarter, strict=True))))
+    }
+    rows = pd.DataFrame(
+        {
+            "force": values["force_name"].map(forces),
+            "period": [periods[k] for k in zip(fy, quarter, strict=True)],
+            "code": values["offence_code"],
+            "series": values["offence_code"].map(codes),
+            "count": values["count"],
+            "financial_year": fy,
+            "fy_quarter": quarter,
+        },
+        index=frame.index,
+    )
+    check_key(rows, ["force", "period", "code"], "count", path, _key_names(col))
+    _redundant_columns(values, rows, path, col)
+    limits.not_future(rows["period"], fy + " Q" + quarter.astype(str), path, col["financial_year"])
+    limits.within_force_population(rows["count"], rows["force"], path, col["count"])
+    limits.reclassification_adjustments(rows, path, col["count"])
+    return rows
+
+
+def _key_names(col: dict[str, str]) -> dict[str, str]:
+    return {
+        "force": col["force_name"],
+        "period": f"{col['financial_year']}/{col['fy_quarter']}",
+        "code": col["offence_code"],
+        "count": col["count"],
+    }
+
+
+def _redundant_columns(
+    values: dict[str, pd.Series], rows: pd.DataFrame, path: Path, col: dict[str, str]
+) -> None:
+    """ONS code, quarter start date and calendar quarter agree with the force and financial quarter."""
+    fy_cols = f"{col['financial_year']}/{col['fy_quarter']}"
+    if "ons_code" in values:
+        consistency.code_matches_force(
+            values["ons_code"], rows["force"], path, col["ons_code"], col["force_name"]
+        )
+    if "quarter_start" in values:
+        consistency.start_matches_quarter(
+            values["quarter_start"], rows["period"], path, col["quarter_start"], fy_cols
+        )
+    if "calendar_quarter" in values:
+        consistency.calendar_matches_quarter(
+            values["calendar_quarter"], rows["period"], path, col["calendar_quarter"], fy_cols
+        )

@@ -15,7 +15,9 @@ import pandas as pd
 
 from forecast.errors import DataError
 from forecast.forces import normalise_force
+from forecast.ingest import consistency, limits
 from forecast.ingest.annual import ROLLING
+from forecast.ingest.schema import Column, as_text, check_column, check_key
 
 P1_SERIES = {"Homicide": "homicide_rolling_year", "Robbery": "robbery_rolling_year"}
 _YEAR_ENDING = re.compile(r"year ending (\w+) (\d+)", re.IGNORECASE)
@@ -72,28 +74,62 @@ def read_ons_p1_xlsx(path: Path, sheet: str = "Table P1"):
         raise DataError(
             f"{path}, sheet {sheet}, row {header_rows[0] + 1}: no column {missing[0]!r}"
         )
-    rows = []
-    for i in range(header_rows[0] + 1, len(raw)):
-        code = str(raw.iat[i, 0]).strip()
-        if not _FORCE_CODE.match(code):
-            continue
-        force = normalise_force(code, f"{path}, sheet {sheet}, row {i + 1}, column A")
-        for offence, series in P1_SERIES.items():
-            cell = raw.iat[i, header.index(offence)]
-            value = pd.to_numeric(pd.Series([cell]), errors="coerce").iat[0]
-            if pd.isna(value) and not (
-                pd.isna(cell) or str(cell).strip() in ("", "..", ":", "x", "[x]")
-            ):
-                col = chr(ord("A") + header.index(offence))
-                raise DataError(
-                    f"{path}, sheet {sheet}, row {i + 1}, column {col}: {cell!r} is not a number"
-                )
-            rows.append({"force": force, "period": period, "series": series, "count": float(value)})
-    if not rows:
-        raise DataError(f"{path}, sheet {sheet}: no police force area rows (codes E23…/W15…)")
-    long = pd.DataFrame(rows)
+    long = _force_rows(raw, header, header_rows[0], period, f"{path}, sheet {sheet}")
     meta = {
         s: {**ROLLING, "unit": "offences in 12 months", "source": path.name, "geography": "force"}
         for s in P1_SERIES.values()
     }
     return long, meta
+
+
+def _force_rows(
+    raw: pd.DataFrame, header: list[str], top: int, period: pd.Period, where: str
+) -> pd.DataFrame:
+    """The police force area rows under the header, checked like any other table: counts (or '..'),
+    the force name in column B agreeing with the code in column A, each force once."""
+    codes = raw[0].astype(str).str.strip()
+    body = raw.iloc[top + 1 :][codes.iloc[top + 1 :].str.match(_FORCE_CODE.pattern)]
+    if body.empty:
+        raise DataError(f"{where}: no police force area rows (codes E23…/W15…)")
+    body = as_text(body)
+    body.index = body.index - 1  # so that line() gives the sheet's own row number
+    forces = pd.Series(
+        [normalise_force(c, f"{where}, row {i + 2}, column A") for i, c in body[0].items()],
+        index=body.index,
+    )
+    names = body[1].map(clean_label)
+    check_key(
+        pd.DataFrame({"force": forces, "x": 0}), ["force"], "x", where, {"force": "Area Code"}
+    )
+    consistency.code_matches_force(body[0], _names(names), where, "A", "B")
+    if period > limits.current_quarter():
+        raise DataError(
+            f"{where}, row 1: the title's year ending ({period}) is after the current quarter; "
+            "fix the title"
+        )
+    rows = []
+    for offence, series in P1_SERIES.items():
+        col = header.index(offence)
+        letter = chr(ord("A") + col)
+        values = check_column(
+            body.rename(columns={col: letter}), Column(letter, "count", True), where, letter
+        )
+        limits.within_force_population(values, forces, where, letter)
+        rows.append(
+            pd.DataFrame({"force": forces, "period": period, "series": series, "count": values})
+        )
+    long = pd.concat(rows, ignore_index=True)
+    long["count"] = long["count"].astype(float)
+    return long
+
+
+def _names(names: pd.Series) -> pd.Series:
+    """Column B's force names as register names; a name that is not a force is left to the code check
+    (shown as written)."""
+    out = {}
+    for name in names.unique():
+        try:
+            out[name] = normalise_force(name)
+        except DataError:
+            out[name] = name
+    return names.map(out)

@@ -7,40 +7,102 @@ attrs of the result say so.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError
+from forecast.errors import DataError, ForecastWarning
 from forecast.forces import normalise_force
+from forecast.ingest import consistency, limits
+from forecast.ingest.schema import Column, cell, check_columns, check_key, read_text
 
 COLUMNS = {"area_name": "force", "mid_year": "year", "population": "population"}
+DECLARED = (
+    Column("area_code", "code", nullable=True, required=False),
+    Column("area_name"),
+    Column("mid_year", "year"),
+    Column("population", "count", minimum=None),
+)
 
 
 def read_ons_midyear(path: Path) -> pd.DataFrame:
-    """force, year, population from an ONS-style mid-year table (area_code, area_name, mid_year, population)."""
+    """force, year, population from an ONS-style mid-year table (area_code, area_name, mid_year, population).
+
+    Checked: a positive whole number of persons for each force and year, each once, the code agreeing
+    with the name, no year after this one, and at least two years per force; a year missing between
+    two others is interpolated with a warning naming the force and year.
+    """
     path = Path(path)
-    try:
-        raw = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    raw = read_text(path)
     absent = [c for c in COLUMNS if c not in raw.columns]
     if absent:
         raise DataError(f"{path}: missing column(s) {', '.join(absent)}; expected {list(COLUMNS)}")
-    frame = raw.rename(columns=COLUMNS)[list(COLUMNS.values())]
-    frame["force"] = [
-        normalise_force(n, f"{path}, row {i + 2}, column area_name")
-        for i, n in frame["force"].items()
-    ]
-    bad = ~(pd.to_numeric(frame["population"], errors="coerce") > 0)
+    values = check_columns(raw, DECLARED, path, {})
+    first_row = pd.Series(raw.index, index=values["area_name"]).groupby(level=0).first()
+    names = {
+        n: normalise_force(n, f"{path}, row {i + 2}, column area_name")
+        for n, i in first_row.items()
+    }
+    frame = pd.DataFrame(
+        {
+            "force": values["area_name"].map(names),
+            "year": values["mid_year"].astype(int),
+            "population": values["population"],
+        }
+    )
+    _check_rows(frame, values, path)
+    _warn_missing_years(frame, path)
+    return frame.astype({"population": float, "year": int})
+
+
+def _check_rows(frame: pd.DataFrame, values: dict, path: Path) -> None:
+    """Positive populations naming the force, one row per force and year, codes matching names."""
+    bad = ~(frame["population"] > 0)
     if bad.any():
         i = frame.index[bad.to_numpy()][0]
         raise DataError(
-            f"{path}, row {i + 2}, column population: {str(raw.at[i, 'population'])!r} is not a "
-            "positive number"
+            f"{cell(path, i, 'population')}: {values['population'].at[i]:g} for "
+            f"{frame.at[i, 'force']} mid-{frame.at[i, 'year']} is not a positive number of persons; "
+            "fix the cell"
         )
-    return frame.astype({"population": float, "year": int})
+    check_key(
+        frame, ["force", "year"], "population", path, {"force": "area_name", "year": "mid_year"}
+    )
+    if "area_code" in values:
+        consistency.code_matches_force(
+            values["area_code"], frame["force"], path, "area_code", "area_name"
+        )
+    now = limits.current_quarter().year
+    late = frame["year"] > now
+    if late.any():
+        i = frame.index[late.to_numpy()][0]
+        raise DataError(
+            f"{cell(path, i, 'mid_year')}: {values['mid_year'].at[i]!r} is after this year ({now}); "
+            "a published estimate cannot be from the future: fix the year"
+        )
+    counts = frame.groupby("force")["year"].count()
+    few = counts[counts < 2]
+    if len(few):
+        raise DataError(
+            f"{path}, column mid_year: {few.index[0]} has {few.iloc[0]} mid-year estimate(s); "
+            "the population needs at least two years per force"
+        )
+
+
+def _warn_missing_years(frame: pd.DataFrame, path: Path) -> None:
+    """A year absent between a force's first and last is interpolated: one warning per force-year."""
+    for force, years in frame.groupby("force", sort=False)["year"]:
+        have = set(years)
+        for year in range(min(have), max(have)):
+            if year not in have:
+                warnings.warn(
+                    f"{path}, column mid_year: no row for {force} mid-{year}; its population is "
+                    "interpolated between the years either side",
+                    ForecastWarning,
+                    stacklevel=2,
+                )
 
 
 def quarterly_population(

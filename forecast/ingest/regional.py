@@ -14,32 +14,48 @@ import pandas as pd
 from forecast import dims
 from forecast.errors import DataError
 from forecast.forces import force_register
-from forecast.ingest.annual import numbers, read_table
+from forecast.ingest import consistency, limits
+from forecast.ingest.annual import keep_rows, read_table
+from forecast.ingest.schema import Column, check_columns, check_key
 
 HES_SERIES = "hes_sharp_object_admissions"
 # publishers' spellings of the register's region names
 REGION_ALIASES = {"East of England": "East", "Yorkshire and the Humber": "Yorkshire and The Humber"}
 
 
+HES_COLUMNS = (
+    Column("month", "month"),
+    Column("region"),
+    Column("measure"),
+    Column("value", "count", nullable=True),
+    Column("financial_year", "fy", required=False, sep="-"),
+)
+
+
 def read_hes_x99(path: Path) -> tuple[pd.DataFrame, dict, list[str]]:
     """NHS HES admissions (finished admission episodes) for assault by a sharp object, region x month,
     summed to calendar quarters. A quarter with a suppressed (``*``) or absent month stays missing."""
     path = Path(path)
-    f = read_table(path, ["month", "region", "measure", "value"])
-    f = f[f["measure"] == "FAEs"].assign(region=lambda d: d["region"].replace(REGION_ALIASES))
+    f = keep_rows(
+        read_table(path, ["month", "region", "measure", "value"]), {"measure": "FAEs"}, path
+    )
+    f = f.assign(region=lambda d: d["region"].str.strip().replace(REGION_ALIASES))
     regions = set(force_register()["region"])
     dropped = sorted(set(f["region"]) - regions)
     f = f[f["region"].isin(regions)].copy()
     if f.empty:
         raise DataError(f"{path}: no rows with measure FAEs for a region of England and Wales")
-    f["value"] = numbers(f, "value", path)
-    text = f["month"].astype(str)
-    bad = ~text.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])")
-    if bad.any():
-        i = f.index[bad.to_numpy()][0]
-        raise DataError(f"{path}, row {i + 2}, column month: {text.at[i]!r} is not a YYYY-MM month")
-    month = pd.PeriodIndex(text, freq="M")
+    values = check_columns(f, HES_COLUMNS, path, {})
+    check_key(pd.DataFrame(values), ["month", "region"], "value", path, {})
+    if "financial_year" in values:
+        consistency.month_in_fy(
+            values["month"], values["financial_year"], path, "month", "financial_year"
+        )
+    f["value"] = values["value"]
+    month = pd.PeriodIndex(values["month"], freq="M")
     f["period"] = month.asfreq("Q")
+    limits.not_future(f["period"], values["month"], path, "month")
+    limits.within_region_population(f["value"], f["region"], path, "value")
     grouped = f.groupby(["region", "period"])["value"]
     quarters = pd.DataFrame({"value": grouped.sum(min_count=3), "months": grouped.count()})
     quarters.loc[quarters["months"] < 3, "value"] = float("nan")

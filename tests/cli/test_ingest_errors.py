@@ -56,14 +56,14 @@ CASES = [
     (
         "bad financial year",
         _prc(lambda t: _set(t, 0, "Financial Year", "2012-13")),
-        "{d}/prc.csv, columns Financial Year/Financial Quarter: "
-        "financial year '2012-13' quarter 1 is not like 2012/13 and 1-4",
+        "{d}/prc.csv, row 2, column Financial Year: '2012-13' is not a financial year like 2012/13; "
+        "write the two consecutive years like 2012/13",
     ),
     (
         "bad financial quarter",
         _prc(lambda t: _set(t, 0, "Financial Quarter", 5)),
-        "{d}/prc.csv, columns Financial Year/Financial Quarter: "
-        "financial year '2012/13' quarter 5 is not like 2012/13 and 1-4",
+        "{d}/prc.csv, row 2, column Financial Quarter: '5' is not a financial quarter 1-4; "
+        "write 1, 2, 3 or 4",
     ),
     (
         "missing offence code column",
@@ -85,12 +85,14 @@ CASES = [
     (
         "population negative",
         _pop(lambda t: _set(t, 2, "population", -4)),
-        "{d}/pop.csv, row 4, column population: '-4.0' is not a positive number",
+        "{d}/pop.csv, row 4, column population: -4 for Kent mid-2013 is not a positive number of "
+        "persons; fix the cell",
     ),
     (
         "population text",
         _pop(lambda t: _set(t, 1, "population", "n/k")),
-        "{d}/pop.csv, row 3, column population: 'n/k' is not a positive number",
+        "{d}/pop.csv, row 3, column population: 'n/k' is not a number; every row needs the published "
+        "figure here",
     ),
     (
         "population unknown force",
@@ -105,7 +107,8 @@ CASES = [
     (
         "population single year",
         _pop(lambda t: t[(t["mid_year"] == 2013) | (t["area_name"] != "Kent")]),
-        "population: 'Kent' needs at least two mid-year estimates, has 1",
+        "{d}/pop.csv, column mid_year: Kent has 1 mid-year estimate(s); the population needs at least "
+        "two years per force",
     ),
     ("manifest not TOML", _manifest("[[source]\n"), "{d}/m.toml: not valid TOML"),
     (

@@ -158,12 +158,12 @@ def _write(tmp_path, name, text):
         (
             "outcome,weight,unit,price_year,source\nhomicide,1,GBP,,x\nrobbery,-2,GBP,,x\n"
             "knife,1,GBP,,x\n",
-            "row 3, column 'weight': -2 is not allowed, it must be >= 0",
+            "row 3, column 'weight' (outcome 'robbery'): -2 is not allowed, it must be >= 0",
         ),
         (
             "outcome,weight,unit,price_year,source\nhomicide,1,GBP,,x\nrobbery,lots,GBP,,x\n"
             "knife,1,GBP,,x\n",
-            "row 3, column 'weight': 'lots' is not a number",
+            "row 3, column 'weight' (outcome 'robbery'): 'lots' is not a number",
         ),
         ("outcome,weight,unit\nhomicide,1,GBP\n", "missing column 'price_year'"),
         (

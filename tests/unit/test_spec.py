@@ -33,15 +33,19 @@ def test_sampler_settings_do_not_change_the_model_hash():
         ("colour = 'red'", "my.toml: unknown key 'colour'"),
         (
             "[trend]\nsigma = -1",
-            "my.toml: bad value for 'trend.sigma': Input should be greater than 0",
+            "my.toml: bad value -1 for 'trend.sigma': Input should be greater than 0",
         ),
         (
             "[trend]\nkind = 'spline'",
-            "my.toml: bad value for 'trend.kind': Input should be 'random_walk' or 'none'",
+            "my.toml: bad value 'spline' for 'trend.kind': Input should be 'random_walk' or 'none'",
         ),
         (
             "[availability]\nlag = 12",
-            "my.toml: bad value for 'availability.lag': Input should be less than or equal to 8",
+            "my.toml: bad value 12 for 'availability.lag': Input should be less than or equal to 8",
+        ),
+        (
+            "[availability]\neffect_sigma = -0.5",
+            "my.toml: bad value -0.5 for 'availability.effect_sigma': Input should be greater than 0",
         ),
         ("[outcomes]\nnames = ['burglary']", "names must be distinct values from"),
         (
@@ -71,7 +75,7 @@ def test_cli_overrides_beat_the_spec():
     spec = load_spec("default")
     s = sampler_settings(spec, draws=50, chains=None)
     assert s.draws == 50 and s.chains == spec.sampler.chains
-    with pytest.raises(SpecError, match="sampler settings: bad value for 'backend'"):
+    with pytest.raises(SpecError, match="sampler settings: bad value 'stan' for 'backend'"):
         sampler_settings(spec, backend="stan")
 
 

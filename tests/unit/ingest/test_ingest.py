@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import DataError
+from forecast.errors import DataError, ForecastWarning
 from forecast.ingest.build import ingest, read_manifest
 from forecast.ingest.ho_prc import fy_to_calendar, read_ho_prc
 from forecast.ingest.population import quarterly_population, read_ons_midyear
@@ -115,7 +115,10 @@ def test_ingest_builds_the_panel(sources):
     np.testing.assert_array_equal(
         kent, [3, 2, np.nan, 4, 0, 5, 2, 1, 3]
     )  # the -1 adjustment is missing
-    assert any("offence code 1 (homicide) for Kent 2012Q4 is -1" in n for n in result.notes)
+    assert result.warnings == [
+        f"{sources / 'prc.csv'}, row 38, column Number of Offences: -1 for offence code 1 "
+        "(homicide), Kent 2012Q4 is a reclassification adjustment; the series is missing that quarter"
+    ]
     assert {"trafficking", "possession_excl_cannabis", "blade_possession"} <= set(p.data_vars)
     assert "8N" not in str(p.attrs) and p["count"].attrs["frequency"] == "quarter"
     idx = p["availability_index"].values
@@ -151,7 +154,8 @@ def read_ons_midyear_frame():
         ),
         (
             lambda t: t.replace({"Financial Year": {"2013/14": "2013-14"}}),
-            "financial year '2013-14' quarter",
+            "prc.csv, row 74, column Financial Year: '2013-14' is not a financial year like 2012/13; "
+            "write the two consecutive years like 2012/13",
         ),
         (
             lambda t: t.astype({"Number of Offences": object}).assign(
@@ -177,10 +181,12 @@ def test_bad_population_table(tmp_path):
     bad = midyear()
     bad.loc[3, "population"] = -5
     bad.to_csv(tmp_path / "pop.csv", index=False)
-    with pytest.raises(
-        DataError, match=r"pop\.csv, row 5, column population: '-5\.0' is not a positive number"
-    ):
+    with pytest.raises(DataError) as err:
         read_ons_midyear(tmp_path / "pop.csv")
+    assert str(err.value) == (
+        f"{tmp_path / 'pop.csv'}, row 5, column population: -5 for Kent mid-2014 is not a positive "
+        "number of persons; fix the cell"
+    )
 
 
 @pytest.mark.parametrize(
@@ -404,9 +410,10 @@ def test_overlapping_vintages_first_wins_and_the_difference_is_reported(sources)
     codes[~drop].to_csv(
         sources / "prc.csv", index=False
     )  # Kent robbery 2014Q2 absent from the first vintage
-    first = read_ho_prc(sources / "prc.csv")[0]
+    with pytest.warns(ForecastWarning, match="Kent 2012Q4 is a reclassification adjustment"):
+        first = read_ho_prc(sources / "prc.csv")[0]
     groups = first[first["series"] == "robbery"].copy()
-    groups["count"] = groups["count"] * 1.05
+    groups["count"] = groups["count"] * 2  # a different vintage, in whole offences
     groups = pd.concat(
         [
             groups,
@@ -443,20 +450,25 @@ def test_overlapping_vintages_first_wins_and_the_difference_is_reported(sources)
         ]
     )  # the first vintage wins
     assert any(
-        "median ratio 1.050, 0% within 2%" in n and "prc.csv is used" in n for n in result.notes
+        "median ratio 2.000, 0% within 2%" in n and "prc.csv is used" in n for n in result.notes
     ), result.notes
     assert any("1 cells missing from prc.csv filled from groups.csv" in n for n in result.notes)
 
 
 def write_p1_xlsx(
-    path, title="Table P1: Police recorded crime ..., year ending June 181,2", gmp=".."
+    path, title="Table P1: Police recorded crime ..., year ending June 181,2", gmp="..", **kent
 ):
-    """A workbook in the ONS PFA table layout: title, blank, group row, header with footnote markers."""
+    """A workbook in the ONS PFA table layout: title, blank, group row, header with footnote markers.
+
+    `kent` overrides cells of Kent's row (sheet row 9) by header ('Area Code', 'Homicide'...);
+    `extra_rows` are appended after the force rows (from sheet row 11)."""
     import openpyxl
 
     wb = openpyxl.Workbook()
     wb.active.title = "Notes"
     ws = wb.create_sheet("Table P1 ")  # ONS sheet names carry trailing spaces
+    row = {"Area Code": "E23000032", "Area Name": "Kent", "Homicide": 2, "Robbery": 7, **kent}
+    extra = row.pop("extra_rows", [])
     rows = [
         [title],
         [],
@@ -474,8 +486,9 @@ def write_p1_xlsx(
         [None, None, "Numbers"],
         ["K04000001", "ENGLAND AND WALES7,8", 100, None, 50, 12, 40],
         ["E12000008", "South East", 30, None, 10, 3, 9],
-        ["E23000032", "Kent", 20, None, 8, 2, 7],
+        [row["Area Code"], row["Area Name"], 20, None, 8, row["Homicide"], row["Robbery"]],
         ["E23000005", "Greater Manchester8,9", gmp, None, gmp, gmp, gmp],
+        *extra,
         [],
         ["9. '..'  indicates data not available."],
     ]
@@ -563,14 +576,15 @@ def test_home_office_workbook_as_published(tmp_path, suffix):
         read_ho_prc(tmp_path / f"bad{suffix}")
 
 
-def test_duplicated_rows_are_reported_and_not_double_counted(tmp_path):
+def test_duplicated_rows_are_refused_even_under_another_spelling(tmp_path):
     table = published_prc()
-    pd.concat([table, table.iloc[[0]]], ignore_index=True).to_csv(tmp_path / "prc.csv", index=False)
-    long, notes = read_ho_prc(tmp_path / "prc.csv")
-    clean, _ = read_ho_prc(_write_csv(tmp_path / "clean.csv", table))
-    pd.testing.assert_frame_equal(long, clean)
-    assert any(
-        "1 duplicated rows (same force, quarter and offence code), first at row" in n for n in notes
+    twin = table.iloc[[3]].replace({"Force Name": {"Devon & Cornwall": "Devon and Cornwall"}})
+    pd.concat([table, twin], ignore_index=True).to_csv(tmp_path / "prc.csv", index=False)
+    with pytest.raises(DataError) as err:
+        read_ho_prc(tmp_path / "prc.csv")
+    assert str(err.value) == (
+        f"{tmp_path / 'prc.csv'}, row {len(table) + 2}: repeats row 5 (same Force Name, "
+        "Financial Year/Financial Quarter, Offence Code); delete one of them"
     )
 
 
@@ -637,9 +651,7 @@ def test_code_level_rules_no_netting_no_partial_sums_no_double_homicide(tmp_path
         ("2013/14", 3, "Kent", "1/4.1/4.10/4.2", 3),
         ("2013/14", 3, "Kent", "1", 2),
         ("2013/14", 3, "Kent", "4.1", 1),
-        # the same row twice under two spellings of the force -> counted once
         ("2013/14", 4, "Avon & Somerset", "34B", 40),
-        ("2013/14", 4, "Avon and Somerset", "34B", 40),
     ]
     pd.DataFrame(
         rows,
@@ -651,17 +663,21 @@ def test_code_level_rules_no_netting_no_partial_sums_no_double_homicide(tmp_path
             "Number of Offences",
         ],
     ).to_csv(tmp_path / "prc.csv", index=False)
-    long, notes = read_ho_prc(tmp_path / "prc.csv")
+    with pytest.warns(ForecastWarning) as caught:
+        long, notes = read_ho_prc(tmp_path / "prc.csv")
     cell = long.set_index(["force", "period", "series"])["count"]
     q = lambda s: pd.Period(s, freq="Q")  # noqa: E731
     assert np.isnan(cell[("Kent", q("2013Q2"), "robbery")])
     assert np.isnan(cell[("Kent", q("2013Q3"), "robbery")])
     assert cell[("Kent", q("2013Q4"), "homicide")] == 3
     assert cell[("Avon and Somerset", q("2014Q1"), "robbery")] == 40
-    text = " ".join(notes)
-    assert "offence code 34A (robbery) for Kent 2013Q2 is -2" in text
-    assert "1 force-quarters give homicide both combined and by code" in text
-    assert "1 duplicated rows" in text
+    assert notes == [
+        "prc.csv: 1 force-quarters give homicide both combined and by code; the separate codes are used"
+    ]
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'prc.csv'}, row 2, column Number of Offences: -2 for offence code 34A "
+        "(robbery), Kent 2013Q2 is a reclassification adjustment; the series is missing that quarter"
+    ]
 
 
 def test_financial_year_must_be_consecutive_years():
@@ -734,3 +750,38 @@ def test_bad_regional_tables(tmp_path, mutate, message):
     with pytest.raises(DataError) as err:
         read_hes_x99(tmp_path / "hes.csv")
     assert str(err.value).startswith(str(tmp_path / "hes.csv")) and message in str(err.value)
+
+
+@pytest.mark.realdata
+def test_real_panel_is_unchanged_by_the_checks():
+    """The checks refuse nothing in the real tables and change no value: the counts hash as they did
+    before the validation layer (commit 931f58e), and the only warnings are the reclassification
+    adjustments of the offence-code table."""
+    import hashlib
+
+    if not REALDATA.exists():
+        pytest.skip(f"real statistics not found at {REALDATA}")
+    manifest = Path(__file__).resolve().parents[3] / "data" / "manifests" / "realdata.toml"
+    result = ingest(manifest)
+    counts = np.ascontiguousarray(result.panel["count"].values)
+    assert hashlib.sha256(counts.tobytes()).hexdigest()[:16] == "2b6ace8759ff1901"
+    assert len(result.panel.data_vars) == 29  # 28 then, and police_officers_fy since
+    assert len(result.warnings) == 12
+    assert all("is a reclassification adjustment" in w for w in result.warnings)
+
+
+def test_home_office_workbook_with_a_header_and_no_rows_is_refused(tmp_path):
+    path = tmp_path / "prc.xlsx"
+    published_prc().iloc[:0].to_excel(path, sheet_name="2012_13", index=False)
+    with pytest.raises(DataError) as err:
+        read_ho_prc(path)
+    assert str(err.value) == (
+        f"{path}: the table has a header but no rows; export it again with its data"
+    )
+
+
+def test_only_the_official_markers_are_missing():
+    from forecast.ingest.schema import MARKERS
+
+    assert set(MARKERS) == {"..", ":", "x", "[x]", "[z]", "[c]", "-", ""}
+    assert not {"n/a", "NA", "N/A", "NULL", "nan", "NaN", "#N/A", "None"} & MARKERS
