@@ -17,6 +17,7 @@ import pandas as pd
 from forecast.errors import DataError
 from forecast.forces import normalise_force
 from forecast.ingest.mapping import series_of_codes
+from forecast.ingest.sheet_limits import MAX_ROWS, check_rows, check_spreadsheet
 from forecast.panel import NOT_AVAILABLE
 
 PUBLISHED = {
@@ -69,12 +70,18 @@ def _read_text(path: Path) -> pd.DataFrame:
 def _read_workbook(path: Path) -> pd.DataFrame:
     """The ODS/xlsx as published: one sheet per financial year with the open data columns; sheets
     without them (notes, contents) are skipped. Row numbers in errors count across the sheets read."""
+    check_spreadsheet(path)
     try:
         sheets = pd.read_excel(
-            path, sheet_name=None, dtype={"Offence Code": str}, na_values=NOT_AVAILABLE
+            path,
+            sheet_name=None,
+            dtype={"Offence Code": str},
+            na_values=NOT_AVAILABLE,
+            nrows=MAX_ROWS + 1,
         )
     except Exception as exc:  # odfpy/openpyxl raise many kinds for a damaged file
         raise DataError(f"{path}: not a readable spreadsheet ({type(exc).__name__})") from exc
+    sheets = {name: check_rows(df, path, str(name)) for name, df in sheets.items()}
     data = [
         df for df in sheets.values() if {"Force Name", "Offence Code"} <= set(map(str, df.columns))
     ]
