@@ -1,31 +1,50 @@
 """forecast: Bayesian hierarchical forecasts of serious violence linked to Class A drug availability.
 
 The small public API below covers the pipeline simulate/load -> spec -> fit -> predict -> export.
+Its names are imported on first use, so the command line starts (and answers Ctrl-C) quickly.
 """
 
-from forecast.diagnostics import diagnostics_table
-from forecast.export import summary_table, write_table
-from forecast.fit import fit, load_fit, save_fit
-from forecast.forces import force_register, normalise_force
-from forecast.panel import load_panel, save_panel
-from forecast.posterior import effects_table
-from forecast.predict import predict
-from forecast.simulate import simulate_panel
-from forecast.spec import load_spec
+from __future__ import annotations
 
-__all__ = [
-    "diagnostics_table",
-    "effects_table",
-    "fit",
-    "force_register",
-    "load_fit",
-    "load_panel",
-    "load_spec",
-    "normalise_force",
-    "predict",
-    "save_fit",
-    "save_panel",
-    "simulate_panel",
-    "summary_table",
-    "write_table",
-]
+import importlib
+import sys
+import types
+
+_API = {
+    "diagnostics_table": "forecast.diagnostics",
+    "effects_table": "forecast.posterior",
+    "fit": "forecast.fit",
+    "force_register": "forecast.forces",
+    "load_fit": "forecast.fit",
+    "load_panel": "forecast.panel",
+    "load_spec": "forecast.spec",
+    "normalise_force": "forecast.forces",
+    "predict": "forecast.predict",
+    "save_fit": "forecast.fit",
+    "save_panel": "forecast.panel",
+    "simulate_panel": "forecast.simulate",
+    "summary_table": "forecast.export",
+    "write_table": "forecast.export",
+}
+
+__all__ = sorted(_API)
+
+
+class _Package(types.ModuleType):
+    """Keeps `forecast.fit` and `forecast.predict` the functions (as an eager import made them) when
+    their submodules are imported: the import system would otherwise set the modules here."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+    def __getattr__(self, name: str):
+        if name in _API:
+            value = getattr(importlib.import_module(_API[name]), name)
+            super().__setattr__(name, value)
+            return value
+        raise AttributeError(f"module 'forecast' has no attribute {name!r}")
+
+
+sys.modules[__name__].__class__ = _Package

@@ -10,10 +10,7 @@ settings are kept in ``<out>/backtest.json`` and a rerun with other settings is 
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +20,6 @@ import xarray as xr
 from forecast import dims
 from forecast.areas import to_areas
 from forecast.errors import ForecastError
-from forecast.io import write_atomic
 from forecast.panel import load_panel
 from forecast.periods import parse_quarter
 from forecast.scores import LEVELS, score_draws
@@ -164,28 +160,6 @@ def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataF
     return out
 
 
-def _config_path(out: Path) -> Path:
-    return out / "backtest.json"
-
-
-def _check_config(out: Path, config: BacktestConfig, overwrite: bool) -> None:
-    """Record the settings; a directory holding another backtest is refused (unless `overwrite`)."""
-    path = _config_path(out)
-    if path.exists():
-        stored = json.loads(path.read_text())
-        if stored != json.loads(json.dumps(asdict(config))):
-            if not overwrite:
-                changed = sorted(k for k in stored if stored.get(k) != asdict(config).get(k))
-                raise BacktestError(
-                    f"{out} holds a backtest with other settings ({', '.join(changed)} differ): "
-                    "choose another --out, or pass --force to start it again"
-                )
-            for f in (out / "origins").glob("*.parquet"):
-                f.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(asdict(config), indent=2)), True)
-
-
 def origin_file(out: Path, origin: str) -> Path:
     return Path(out) / "origins" / f"{origin}.parquet"
 
@@ -196,60 +170,6 @@ def load_scores(out: Path) -> pd.DataFrame:
     if not files:
         raise BacktestError(f"{out}: no finished origins (run `forecast backtest` first)")
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
-def _client(scheduler: str | None):
-    """A Dask client: the given scheduler, or a LocalCluster sized so chains do not oversubscribe."""
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler), None
-    workers = max(1, (os.cpu_count() or 1) // 4)
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
-    return Client(cluster), cluster
-
-
-def run_backtest(
-    panel_path: Path,
-    config: BacktestConfig,
-    out: Path,
-    scheduler: str | None = None,
-    overwrite: bool = False,
-    on_done: Callable[[str, int, int], None] | None = None,
-) -> pd.DataFrame:
-    """Run (or resume) a backtest; returns the scores of every origin."""
-    from distributed import as_completed
-
-    panel_path = Path(panel_path).resolve()
-    _check_config(Path(out), config, overwrite)
-    pending = [o for o in config.origins if not origin_file(out, o).exists()]
-    done = len(config.origins) - len(pending)
-    if pending:
-        client, cluster = _client(scheduler)
-        try:
-            futures = client.map(
-                run_origin,
-                [str(panel_path)] * len(pending),
-                [config] * len(pending),
-                pending,
-                pure=False,
-            )
-            origin_of = {f.key: o for f, o in zip(futures, pending, strict=True)}
-            for fut in as_completed(futures):
-                frame = fut.result()
-                origin = origin_of[fut.key]
-                path = origin_file(out, origin)
-                write_atomic(path, lambda tmp, fr=frame: fr.to_parquet(tmp, index=False), True)
-                done += 1
-                if on_done:
-                    on_done(origin, done, len(config.origins))
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    return load_scores(out)
 
 
 def summarise(
@@ -306,13 +226,26 @@ def relative_crps(scores: pd.DataFrame, reference: str) -> pd.DataFrame:
 def backtest_config(panel: xr.Dataset, **kwargs) -> BacktestConfig:
     """A config with origins checked against the panel (`origins` or `n_origins`) and its hash."""
     from forecast.panel import panel_hash
+    from forecast.predict import check_horizon
 
     n = kwargs.pop("n_origins", None)
     origins = kwargs.pop("origins", None) or ()
     horizon = kwargs.get("horizon", 4)
+    check_horizon(horizon)
+    if n is not None and n < 1:
+        raise BacktestError(f"--origins {n}: give at least 1 origin")
+    unknown = set(kwargs.get("models", ())) - {"model", NO_LINK, "seasonal_naive", "ets"}
+    if unknown:
+        raise BacktestError(
+            f"--models: unknown {sorted(unknown)}; choose from model, no_link, seasonal_naive, ets"
+        )
+    from forecast.fit import sampler_settings
+
+    settings = {k: kwargs[k] for k in ("draws", "tune", "chains", "seed") if k in kwargs}
+    sampler_settings(load_spec(kwargs.get("spec", "default")), **settings)  # fails before any work
     periods = panel.indexes[dims.PERIOD]
     if not origins:
-        origins = choose_origins(periods, n or 8, horizon)
+        origins = choose_origins(periods, 8 if n is None else n, horizon)
     for o in origins:
         q = parse_quarter(o)
         if q not in periods or (q + horizon) > periods[-1]:

@@ -161,10 +161,12 @@ def simulate(
     from forecast.panel import save_panel
     from forecast.periods import parse_quarter
     from forecast.simulate import simulate_panel
+    from forecast.transaction import check_output_file, output_file
 
     parse_quarter(start, "--start")
+    check_output_file(out, force)
     tree = simulate_panel(n_periods=periods, start=start, forces=forces, seed=seed, holdout=holdout)
-    path = save_panel(tree, out, overwrite=force)
+    path = output_file(out, lambda tmp: save_panel(tree, tmp, True), force)
     ds = tree["panel"].to_dataset()
     out_console.print(
         f"wrote {path}: {ds.sizes['force']} forces x {ds.sizes['period']} quarters "
@@ -237,6 +239,9 @@ def predict(
 
     if charts not in FAN_LEVELS:
         raise ForecastError(f"--charts: choose one of {sorted(FAN_LEVELS)}, not {charts!r}")
+    from forecast.predict import check_horizon
+
+    check_horizon(horizon)
     fc = forecast_to_dir(
         load_fit(fit_file), out, horizon=horizon, seed=seed, overwrite=force, charts=charts
     )

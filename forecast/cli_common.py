@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from forecast.errors import ForecastError
+from forecast.errors import ForecastError, one_line
 
 out_console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -19,18 +19,39 @@ STATE = {"debug": False, "quiet": False}
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
 
 
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one error line on stderr; return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False)
+    return typer.Exit(code)
+
+
 def guard(func):
-    """Turn a ForecastError (or an unreadable file) into one line on stderr and exit code 1."""
+    """Turn a ForecastError (or an unreadable file) into one line on stderr and exit code 1, an
+    interrupt into one line and exit code 130, and anything unexpected into one line naming the
+    bug (``--debug`` shows the traceback instead)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt as exc:
+            if STATE["debug"]:
+                raise
+            why = str(exc) or "interrupted"
+            raise fail(f"{why}: stopped; no output was written or changed", 130) from None
         except (ForecastError, OSError) as exc:
             if STATE["debug"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from None
+            raise fail(str(exc)) from None
+        except (Exception, RecursionError, MemoryError) as exc:
+            if STATE["debug"]:
+                raise
+            raise fail(
+                f"unexpected {type(exc).__name__}: {exc} (a bug or an input we do not check yet; "
+                "rerun with --debug for the traceback and report it)"
+            ) from None
 
     return wrapper
 

@@ -24,12 +24,12 @@ def data_ingest(
     Example: forecast data ingest data/manifests/realdata.toml --out panel.nc
     """
     from forecast.ingest.build import ingest
-    from forecast.io import check_writable
     from forecast.panel import save_panel
+    from forecast.transaction import check_output_file, output_file
 
-    check_writable(out, force)
+    check_output_file(out, force)
     result = ingest(manifest)
-    path = save_panel(result.panel, out, overwrite=force)
+    path = output_file(out, lambda tmp: save_panel(result.panel, tmp, True), force)
     p = result.panel
     out_console.print(
         f"wrote {path}: {p.sizes['force']} forces x {p.sizes['period']} quarters "
@@ -90,9 +90,12 @@ def data_show(
     """
     from forecast.errors import DataError
     from forecast.ingest.validate import by_year, coverage_matrices
-    from forecast.io import write_atomic
     from forecast.panel import load_panel, panel_long
+    from forecast.transaction import check_output_file, output_file
 
+    for path in (plot, rates, long):
+        if path is not None:
+            check_output_file(path, force)
     ds = load_panel(panel)
     matrices = coverage_matrices(ds)
     name = series or next(iter(matrices))
@@ -111,9 +114,9 @@ def data_show(
         from forecast.areas import panel_rates
 
         by_area = panel_rates(ds)
-        write_atomic(rates, lambda tmp: by_area.to_csv(tmp, index=False), force)
+        output_file(rates, lambda tmp: by_area.to_csv(tmp, index=False), force)
         out_console.print(f"wrote {rates} ({len(by_area)} rows)", highlight=False)
     if long is not None:
         table = panel_long(ds)
-        write_atomic(long, lambda tmp: table.to_csv(tmp, index=False), force)
+        output_file(long, lambda tmp: table.to_csv(tmp, index=False), force)
         out_console.print(f"wrote {long} ({len(table)} rows)", highlight=False)

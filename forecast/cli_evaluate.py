@@ -45,10 +45,11 @@ def backtest(
 
     Example: forecast backtest panel.nc --out backtest/ --origins 8 --horizon 4
     """
-    from forecast.backtest import backtest_config, run_backtest
+    from forecast.backtest import backtest_config
+    from forecast.backtest_run import backtest_outputs, check_scheduler, run_backtest
     from forecast.panel import load_panel
-    from forecast.pipeline import backtest_outputs
 
+    check_scheduler(scheduler)
     config = backtest_config(
         load_panel(panel),
         spec=spec,
@@ -71,10 +72,21 @@ def backtest(
         if not STATE["quiet"]:
             out_console.print(f"  origin {o} scored ({n}/{total})", highlight=False)
 
-    scores = run_backtest(panel, config, out, scheduler=scheduler, overwrite=force, on_done=done)
-    res = backtest_outputs(scores, out)
-    print_paths(res.paths)
-    print_frame(res.table.round(3), "mean scores by model and outcome (all origins and horizons)")
+    written = {}
+
+    def summaries(scores, stage: Path) -> None:
+        res = backtest_outputs(scores, stage)
+        written.update(
+            table=res.table, paths={k: out / p.relative_to(stage) for k, p in res.paths.items()}
+        )
+
+    run_backtest(
+        panel, config, out, scheduler=scheduler, overwrite=force, on_done=done, summaries=summaries
+    )
+    print_paths(written["paths"])
+    print_frame(
+        written["table"].round(3), "mean scores by model and outcome (all origins and horizons)"
+    )
 
 
 @app.command()

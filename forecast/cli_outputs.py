@@ -175,6 +175,14 @@ def publish(
     tune: Tune = None,
     chains: Chains = None,
     seed: Seed = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write into a folder holding other files: they are kept, only forecast's own "
+            "files are replaced.",
+        ),
+    ] = False,
 ) -> None:
     """Quarterly publication: a gated, reproducible bundle (report, tables, posterior, provenance).
 
@@ -205,10 +213,13 @@ def publish(
             seed=seed,
             progress=not STATE["quiet"],
             sampler_overrides=overrides,
+            force=force,
         )
     except PublishRefused as exc:
         print_frame(exc.failures, "failed checks")
         raise
+    for note in res.notes:
+        out_console.print(f"  note: {note}", highlight=False, markup=False)
     if len(res.failures):
         out_console.print(
             f"[bold red]WARNING:[/] published with {len(res.failures)} failed check(s); "

@@ -1,5 +1,16 @@
 """One family of errors, so the CLI can print one clear line for anything the user can fix."""
 
+MAX_MESSAGE = 400  # characters of an error line: a message never repeats a huge value in full
+
+
+def one_line(text: object, limit: int = MAX_MESSAGE) -> str:
+    """`text` on one line, cut in the middle when longer than `limit` characters."""
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    half = limit // 2
+    return f"{flat[:half]} ...[{len(flat) - 2 * half} characters cut]... {flat[-half:]}"
+
 
 class ForecastError(Exception):
     """Base class: a problem the user can fix; the message says what, where and what to do."""
@@ -19,6 +30,10 @@ class DiagnosticsError(ForecastError):
 
 class ExportError(ForecastError):
     """Results cannot be written where asked (exists without --force, bad format)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped (Ctrl-C, SIGTERM) before it finished: nothing was written or cached."""
 
 
 class ForecastWarning(UserWarning):

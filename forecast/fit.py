@@ -14,6 +14,8 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from forecast.errors import DataError, ForecastError, SpecError
 from forecast.io import write_atomic
 from forecast.model import build_model
 from forecast.panel import panel_hash, periods_from_str, periods_to_str, validate_panel
+from forecast.sampling_guard import check_complete, watch_interrupts
 from forecast.spec import ModelSpec, SamplerSpec, format_validation_error, parse_spec
 
 log = logging.getLogger(__name__)
@@ -93,23 +96,9 @@ def fit(
         sampler.draws,
     )
     start = time.perf_counter()
-    tree = pm.sample(
-        model=model,
-        nuts_sampler=sampler.backend,
-        draws=sampler.draws,
-        tune=sampler.tune,
-        chains=sampler.chains,
-        cores=min(sampler.chains, os.cpu_count() or 1),
-        target_accept=sampler.target_accept,
-        random_seed=sampler.seed,
-        progressbar=progress,
-        compute_convergence_checks=False,
-        **(
-            {"nuts": {"adaptation": sampler.adaptation}}
-            if sampler.backend == "nutpie" and sampler.adaptation != "diag"
-            else {}
-        ),
-    )
+    with watch_interrupts(), _generated_source_dir():
+        tree = _sample(model, sampler, progress)
+    check_complete(tree, f"fit of {spec.name}", sampler.chains, sampler.draws)
     wall = time.perf_counter() - start
     tree = _drop_unsaveable(tree)
     tree[PANEL_GROUP] = xr.DataTree(periods_to_str(panel))
@@ -129,6 +118,45 @@ def fit(
         }
     )
     return tree
+
+
+def _sample(model: pm.Model, sampler: SamplerSpec, progress: bool) -> xr.DataTree:
+    return pm.sample(
+        model=model,
+        nuts_sampler=sampler.backend,
+        draws=sampler.draws,
+        tune=sampler.tune,
+        chains=sampler.chains,
+        cores=min(sampler.chains, os.cpu_count() or 1),
+        target_accept=sampler.target_accept,
+        random_seed=sampler.seed,
+        progressbar=progress,
+        compute_convergence_checks=False,
+        **(
+            {"nuts": {"adaptation": sampler.adaptation}}
+            if sampler.backend == "nutpie" and sampler.adaptation != "diag"
+            else {}
+        ),
+    )
+
+
+@contextmanager
+def _generated_source_dir() -> Iterator[None]:
+    """Compile without numba's fastmath, so a fit does not depend on what the compile cache holds
+    (with fastmath, kernels loaded from the cache gave other draws than freshly compiled ones, see
+    README 'Reproducibility'), and keep the generated kernels' source in one content-addressed
+    folder instead of ~40 new files in the temp folder per fit."""
+    import pytensor
+
+    cfg = pytensor.config
+    saved = (cfg.numba__fastmath, cfg.generated_src_dir)
+    cfg.numba__fastmath = False
+    if not cfg.generated_src_dir:
+        cfg.generated_src_dir = str(Path(cfg.base_compiledir) / "forecast-generated-src")
+    try:
+        yield
+    finally:
+        cfg.numba__fastmath, cfg.generated_src_dir = saved
 
 
 def _drop_unsaveable(tree: xr.DataTree) -> xr.DataTree:
@@ -158,16 +186,33 @@ def load_fit(path: Path, spec: ModelSpec | None = None) -> xr.DataTree:
             f"{path}: not a readable fit file ({type(exc).__name__}); refit with `forecast fit`"
         ) from exc
     missing = [g for g in ("posterior", PANEL_GROUP) if g not in tree.children]
-    if missing or "spec_toml" not in tree.attrs:
+    if missing or "spec_toml" not in tree.attrs or "spec_hash" not in tree.attrs:
         raise DataError(
             f"{path}: not a forecast fit (missing {missing or ['provenance']}); refit with `forecast fit`"
         )
+    _check_stored_spec(tree, path)
+    check_complete(tree, str(path))
     if spec is not None and tree.attrs["spec_hash"] != spec.model_hash():
         raise SpecError(
             f"{path} was fitted with spec {tree.attrs['spec_name']!r} (hash {tree.attrs['spec_hash']}), "
             f"not with {spec.name!r} (hash {spec.model_hash()}): refit or pass the matching spec"
         )
     return tree
+
+
+def _check_stored_spec(tree: xr.DataTree, path: Path) -> None:
+    """The stored spec text must still give the stored hash (an edited or damaged file does not)."""
+    try:
+        actual = parse_spec(
+            str(tree.attrs["spec_toml"]), where=f"{path} (stored spec)"
+        ).model_hash()
+    except SpecError as exc:
+        raise DataError(f"{path}: the stored spec is not valid ({exc}); refit") from exc
+    if actual != tree.attrs["spec_hash"]:
+        raise DataError(
+            f"{path}: the stored spec text does not match its hash ({actual} != "
+            f"{tree.attrs['spec_hash']}): the file was edited or damaged; refit"
+        )
 
 
 def fit_panel(tree: xr.DataTree) -> xr.Dataset:

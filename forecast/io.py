@@ -1,14 +1,15 @@
-"""Safe writes: never half-write, never overwrite without being asked."""
+"""Safe single-file writes: never half-write, never overwrite without being asked (output sets are
+written through :mod:`forecast.transaction`)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from forecast.errors import ExportError
+from forecast.outlock import temp_name
 
 
 def check_writable(path: Path, overwrite: bool) -> None:
@@ -25,9 +26,8 @@ def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
     path = Path(path)
     check_writable(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = temp_name(path)  # .NAME.tmp-PID-TOKEN: removed by the next run if this one dies
+    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         yield tmp_path
         umask = os.umask(0)
@@ -44,17 +44,3 @@ def write_atomic(path: Path, writer: Callable[[Path], object], overwrite: bool =
     with atomic_path(path, overwrite) as tmp:
         writer(tmp)
     return Path(path)
-
-
-def prepare_out_dir(out: Path, names: list[str], overwrite: bool) -> Path:
-    """Create `out` and check none of the files we are about to write exists (unless `overwrite`)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is a file, not a directory: name a directory for the outputs")
-    clash = [n for n in names if (out / n).exists()]
-    if clash and not overwrite:
-        raise ExportError(
-            f"{out} already holds {', '.join(clash)}: choose another --out or pass --force to replace"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    return out

@@ -218,6 +218,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV table ({exc})") from exc
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the first column as an index
+        raise DataError(
+            f"{path}, row 2: more fields than the {len(frame.columns)} columns of the header: "
+            "remove the extra field (a stray comma?)"
+        )
     return frame.dropna(how="all")  # blank lines go, the index keeps each row's line number - 2
 
 

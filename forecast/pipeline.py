@@ -1,7 +1,8 @@
 """End-to-end steps that write to an output directory: fit, forecast, and the demo that chains them.
 
-The CLI calls these; they are as usable from Python. Every file is written atomically and an existing
-file is only replaced with ``overwrite=True``; all names are checked before any sampling starts.
+The CLI calls these; they are as usable from Python. Each step is one output transaction
+(:func:`forecast.transaction.output_folder`): its files are built in a staging folder and swapped in
+as a set, under a lock, and earlier outputs are only replaced with ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from forecast.backtest import relative_crps, summarise
 from forecast.diagnostics import DiagnosticsSummary, diagnostics_table, summarise_diagnostics
 from forecast.errors import ForecastError
 from forecast.export import save_predictions, summary_table, write_table
@@ -26,22 +26,21 @@ from forecast.harm import (
     load_fractions,
     load_weights,
 )
-from forecast.io import prepare_out_dir, write_atomic
+from forecast.io import write_atomic
 from forecast.panel import save_panel
 from forecast.posterior import effects_table
-from forecast.predict import predict
+from forecast.predict import check_horizon, predict
 from forecast.report.plots import (
-    backtest_chart,
     decomposition_chart,
     dhi_chart,
     dhi_grid,
     fan_chart,
-    pit_histograms,
     scenario_chart,
 )
 from forecast.scenario import load_scenario, run_scenario, scenario_table
 from forecast.simulate import DEFAULT_SEED, simulate_panel
 from forecast.spec import ModelSpec, SamplerSpec, load_spec
+from forecast.transaction import output_folder
 
 FIT_FILES = ("fit.nc", "diagnostics.csv", "effects.csv")
 FORECAST_FILES = ("forecast.csv", "forecast.parquet", "predictions.nc", "fan_chart.png")
@@ -71,6 +70,30 @@ def _csv(df: pd.DataFrame, path: Path, overwrite: bool) -> Path:
     return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False), overwrite)
 
 
+def _moved(paths: dict[str, Path], stage: Path, out: Path) -> dict[str, Path]:
+    """`paths` written under the staging folder, as they are named once swapped into `out`."""
+    return {k: Path(out) / Path(p).relative_to(stage) for k, p in paths.items()}
+
+
+def _fit_into(
+    stage: Path,
+    panel: xr.Dataset,
+    spec: ModelSpec,
+    sampler: SamplerSpec | None,
+    progress: bool,
+    truth: xr.Dataset | None,
+) -> FitOutputs:
+    tree = fit(panel, spec, sampler, progress=progress)
+    table = diagnostics_table(tree)
+    effects = effects_table(tree, truth=truth)
+    paths = {
+        "fit": save_fit(tree, stage / "fit.nc", True),
+        "diagnostics": _csv(table, stage / "diagnostics.csv", True),
+        "effects": _csv(effects, stage / "effects.csv", True),
+    }
+    return FitOutputs(tree, table, summarise_diagnostics(tree, table), effects, paths)
+
+
 def fit_to_dir(
     panel: xr.Dataset,
     spec: ModelSpec,
@@ -79,19 +102,12 @@ def fit_to_dir(
     overwrite: bool = False,
     progress: bool = True,
     truth: xr.Dataset | None = None,
-    check_names: bool = True,
 ) -> FitOutputs:
-    """Fit and write fit.nc, diagnostics.csv and effects.csv into `out`."""
-    out = prepare_out_dir(out, list(FIT_FILES), overwrite) if check_names else Path(out)
-    tree = fit(panel, spec, sampler, progress=progress)
-    table = diagnostics_table(tree)
-    effects = effects_table(tree, truth=truth)
-    paths = {
-        "fit": save_fit(tree, out / "fit.nc", overwrite),
-        "diagnostics": _csv(table, out / "diagnostics.csv", overwrite),
-        "effects": _csv(effects, out / "effects.csv", overwrite),
-    }
-    return FitOutputs(tree, table, summarise_diagnostics(tree, table), effects, paths)
+    """Fit and write fit.nc, diagnostics.csv and effects.csv into `out`, as one set."""
+    with output_folder(out, "fit", overwrite, FIT_FILES) as stage:
+        fitted = _fit_into(stage, panel, spec, sampler, progress, truth)
+    fitted.paths = _moved(fitted.paths, stage, out)
+    return fitted
 
 
 FAN_LEVELS = {"national": ("national",), "regions": ("national", "region"), "all": None}
@@ -121,30 +137,40 @@ def fan_charts(
     return paths
 
 
+def _forecast_into(
+    stage: Path, tree: xr.DataTree, horizon: int, seed: int | None, charts: str
+) -> ForecastOutputs:
+    pred = predict(tree, horizon=horizon, seed=seed)
+    table = summary_table(pred)
+    top = table.loc[table["area_level"] == "national", "area"].iloc[0]
+    paths = {
+        "forecast_csv": write_table(table, stage / "forecast.csv", True),
+        "forecast_parquet": write_table(table, stage / "forecast.parquet", True),
+        "predictions": save_predictions(pred, stage / "predictions.nc", True),
+        "fan_chart": fan_chart(table, top, stage / "fan_chart.png", overwrite=True),
+    }
+    if charts != "national":
+        paths.update(fan_charts(table, stage, charts, True))
+    return ForecastOutputs(table, paths)
+
+
 def forecast_to_dir(
     tree: xr.DataTree,
     out: Path,
     horizon: int = 4,
     seed: int | None = None,
     overwrite: bool = False,
-    check_names: bool = True,
     charts: str = "national",
 ) -> ForecastOutputs:
     """Predict `horizon` quarters and write the tidy table (CSV, Parquet), draws, the national fan
     chart and, with `charts` = "regions" or "all", one per region or per area in out/fan_charts/."""
-    out = prepare_out_dir(out, list(FORECAST_FILES), overwrite) if check_names else Path(out)
-    pred = predict(tree, horizon=horizon, seed=seed)
-    table = summary_table(pred)
-    top = table.loc[table["area_level"] == "national", "area"].iloc[0]
-    paths = {
-        "forecast_csv": write_table(table, out / "forecast.csv", overwrite),
-        "forecast_parquet": write_table(table, out / "forecast.parquet", overwrite),
-        "predictions": save_predictions(pred, out / "predictions.nc", overwrite),
-        "fan_chart": fan_chart(table, top, out / "fan_chart.png", overwrite=overwrite),
-    }
-    if charts != "national":
-        paths.update(fan_charts(table, out, charts, overwrite))
-    return ForecastOutputs(table, paths)
+    if charts not in FAN_LEVELS:
+        raise ForecastError(f"fan charts: choose one of {sorted(FAN_LEVELS)}, not {charts!r}")
+    check_horizon(horizon)
+    with output_folder(out, "predict", overwrite, FORECAST_FILES) as stage:
+        fc = _forecast_into(stage, tree, horizon, seed, charts)
+    fc.paths = _moved(fc.paths, stage, out)
+    return fc
 
 
 SCENARIO_FILES = ("scenario.csv", "scenario.parquet", "scenario.png", "scenario.svg")
@@ -160,19 +186,22 @@ def scenario_to_dir(
 ) -> ForecastOutputs:
     """Run a scenario file against a fit; write scenario minus baseline (CSV, Parquet) and a chart."""
     scenario = load_scenario(scenario_file)  # fails before any output directory is touched
-    ds = run_scenario(tree, scenario, horizon, seed, where=str(scenario_file))
-    out = prepare_out_dir(out, list(SCENARIO_FILES), overwrite)
-    table = scenario_table(ds, scenario)
-    top = table.loc[table["area_level"] == "national", "area"].iloc[0]
-    paths = {
-        "scenario_csv": _csv(table, out / "scenario.csv", overwrite),
-        "scenario_parquet": write_atomic(
-            out / "scenario.parquet", lambda tmp: table.to_parquet(tmp, index=False), overwrite
-        ),
-    }
-    for suffix in ("png", "svg"):
-        paths[f"chart_{suffix}"] = scenario_chart(table, top, out / f"scenario.{suffix}", overwrite)
-    return ForecastOutputs(table, paths)
+    check_horizon(horizon)
+    with output_folder(out, "scenario", overwrite, SCENARIO_FILES) as stage:
+        ds = run_scenario(tree, scenario, horizon, seed, where=str(scenario_file))
+        table = scenario_table(ds, scenario)
+        top = table.loc[table["area_level"] == "national", "area"].iloc[0]
+        paths = {
+            "scenario_csv": _csv(table, stage / "scenario.csv", True),
+            "scenario_parquet": write_atomic(
+                stage / "scenario.parquet", lambda tmp: table.to_parquet(tmp, index=False), True
+            ),
+        }
+        for suffix in ("png", "svg"):
+            paths[f"chart_{suffix}"] = scenario_chart(
+                table, top, stage / f"scenario.{suffix}", True
+            )
+    return ForecastOutputs(table, _moved(paths, stage, out))
 
 
 def _harm_seed(tree: xr.DataTree, seed: int | None) -> int:
@@ -220,10 +249,18 @@ def dhi_to_dir(
     outcomes = list(fit_spec(tree).outcomes.names)
     w = load_weights(weights, outcomes)  # bad weights fail before any prediction work
     f = load_fractions(fractions, outcomes)
+    check_horizon(horizon)
+    with output_folder(out, "dhi", overwrite, DHI_FILES) as stage:
+        res = _dhi_into(stage, tree, horizon, seed, change, base, w, f)
+    res.paths = _moved(res.paths, stage, out)
+    return res
+
+
+def _dhi_into(stage, tree, horizon, seed, change, base, w, f) -> HarmOutputs:
     pred = predict(tree, horizon=horizon, seed=seed)
     res = harm_results(pred, w, f, base, _harm_seed(tree, seed), change)
     table, decomp, sens = res.table, res.decomposition, res.sensitivity
-    out = prepare_out_dir(out, list(DHI_FILES), overwrite)  # only once everything has worked
+    out, overwrite = stage, True
     used = w.reset_index().merge(
         f.reset_index()[["outcome", "a", "b"]].rename(
             columns={"a": "fraction_a", "b": "fraction_b"}
@@ -262,52 +299,22 @@ def run_demo(
 ) -> tuple[FitOutputs, ForecastOutputs, Path]:
     """Simulate the 43-force panel (or take `panel`, e.g. an ingested real one), fit the default
     spec, forecast and export: the whole pipeline."""
-    out = prepare_out_dir(out, list(DEMO_FILES), overwrite)
-    truth = None
-    if panel is None:
-        sim = simulate_panel(n_periods=n_periods, seed=seed)
-        panel_path = save_panel(sim, out / "panel.nc", overwrite)
-        panel, truth = sim["panel"].to_dataset(), sim["truth"].to_dataset()
-    else:
-        panel_path = save_panel(panel, out / "panel.nc", overwrite)
+    check_horizon(horizon)
     spec = load_spec("default")
     sampler = sampler_settings(spec, **(sampler_overrides or {}))
-    fitted = fit_to_dir(
-        panel, spec, out, sampler, overwrite, progress, truth=truth, check_names=False
-    )
-    forecast = forecast_to_dir(fitted.tree, out, horizon, None, overwrite, check_names=False)
-    return fitted, forecast, panel_path
-
-
-@dataclass
-class BacktestOutputs:
-    """Summaries of a backtest's scores and the files they went to."""
-
-    table: pd.DataFrame
-    paths: dict[str, Path] = field(default_factory=dict)
-
-
-def backtest_outputs(scores: pd.DataFrame, out: Path) -> BacktestOutputs:
-    """Write the score tables (all rows; by model x outcome x horizon; by level; CRPS relative to the
-    seasonal naive forecast) and the plots; return the model x outcome summary."""
-    out = Path(out)
-    by_horizon = summarise(scores, ("model", "outcome", "horizon"))
-    by_level = summarise(scores, ("model", "area_level", "outcome"))
-    table = summarise(scores, ("model", "outcome"))
-    paths = {
-        "scores": write_atomic(
-            out / "scores.parquet", lambda tmp: scores.to_parquet(tmp, index=False), True
-        ),
-        "by_horizon": _csv(by_horizon, out / "scores_by_horizon.csv", True),
-        "by_level": _csv(by_level, out / "scores_by_level.csv", True),
-        "summary": _csv(table, out / "scores_summary.csv", True),
-        "crps_chart": backtest_chart(by_horizon, out / "crps_by_horizon.png", True),
-        "pit_chart": pit_histograms(scores, out / "pit.png", True),
-    }
-    if "seasonal_naive" in set(scores["model"]):
-        rel = relative_crps(scores, "seasonal_naive")
-        paths["relative"] = _csv(rel, out / "relative_crps.csv", True)
-    return BacktestOutputs(table, paths)
+    truth = None
+    with output_folder(out, "demo", overwrite, DEMO_FILES) as stage:
+        if panel is None:
+            sim = simulate_panel(n_periods=n_periods, seed=seed)
+            save_panel(sim, stage / "panel.nc", True)
+            panel, truth = sim["panel"].to_dataset(), sim["truth"].to_dataset()
+        else:
+            save_panel(panel, stage / "panel.nc", True)
+        fitted = _fit_into(stage, panel, spec, sampler, progress, truth)
+        forecast = _forecast_into(stage, fitted.tree, horizon, None, "national")
+    fitted.paths = _moved(fitted.paths, stage, out)
+    forecast.paths = _moved(forecast.paths, stage, out)
+    return fitted, forecast, Path(out) / "panel.nc"
 
 
 EXPORT_FILES = (
@@ -332,17 +339,24 @@ def export_to_dir(
 ) -> dict[str, Path]:
     """The stable export of a fit: the tidy forecast and DHI tables (CSV, Parquet), their data
     package descriptor, a JSON summary and the full posterior (NetCDF DataTree)."""
+    outcomes = list(fit_spec(tree).outcomes.names)
+    w = load_weights(weights, outcomes)
+    f = load_fractions(None, outcomes)
+    check_horizon(horizon)
+    with output_folder(out, "export", overwrite, EXPORT_FILES) as stage:
+        paths = _export_into(stage, tree, base, horizon, seed, w, f)
+    return _moved(paths, stage, out)
+
+
+def _export_into(stage, tree, base, horizon, seed, w, f) -> dict[str, Path]:
     import json
 
     from forecast.export import SCHEMA_VERSION, datapackage
 
-    outcomes = list(fit_spec(tree).outcomes.names)
-    w = load_weights(weights, outcomes)
-    f = load_fractions(None, outcomes)
     pred = predict(tree, horizon=horizon, seed=seed)
     table = summary_table(pred)
     dhi = dhi_table(harm_index(harm_draws(pred, w, f, _harm_seed(tree, seed)), base))
-    out = prepare_out_dir(out, list(EXPORT_FILES), overwrite)
+    out, overwrite = stage, True
     nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
     nat_dhi = dhi[(dhi["area_level"] == "national") & (dhi["quantity"] == "dhi")]
     summary = {

@@ -23,6 +23,7 @@ from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prep
 from forecast.spec import ModelSpec
 
 BREAK_STEP_VAR = "break_step"
+MAX_HORIZON = 40  # quarters (ten years): far beyond any useful forecast, and bounds the memory used
 AVAILABILITY = "availability"
 
 
@@ -258,10 +259,17 @@ class Projection:
         return (quarters >= start) & ((quarters <= end) if end is not None else True)
 
 
+def check_horizon(horizon: int, minimum: int = 1) -> None:
+    """Refuse a horizon outside `minimum`..MAX_HORIZON quarters (before any work is done)."""
+    if not minimum <= horizon <= MAX_HORIZON:
+        raise ForecastError(
+            f"--horizon {horizon}: choose {minimum} to {MAX_HORIZON} quarters ahead"
+        )
+
+
 def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projection:
     """Carry every component of a fit `horizon` quarters forward (see the module docstring)."""
-    if horizon < 0:
-        raise ForecastError(f"horizon must be >= 0 quarters, got {horizon}")
+    check_horizon(horizon, minimum=0)
     spec = fit_spec(tree)
     data = prepare_data(fit_panel(tree), spec)
     post = tree["posterior"].to_dataset()

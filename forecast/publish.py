@@ -2,21 +2,19 @@
 spec's gates, forecast, compute the Drugs Harm Index, attach backtest scores, and write a bundle
 (report, tables with their data package descriptor, posterior, provenance) atomically.
 
-The bundle is built in a temporary directory beside `out` and swapped in only when complete, so a
-failed or interrupted run leaves the previous bundle untouched. A fit that fails a gate is refused
-(:class:`PublishRefused`, with the table of failures) unless `allow_failed_checks`, in which case
-every output carries the warning.
+The bundle is one output transaction (:func:`forecast.transaction.output_folder`): built beside
+`out` and swapped in only when complete, so a failed or interrupted run leaves the previous bundle
+untouched; a folder holding files forecast did not write is refused (kept as is with `force`).
+A fit that fails a gate is refused (:class:`PublishRefused`, with the table of failures) unless
+`allow_failed_checks`, in which case every output carries the warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +49,7 @@ class PublishResult:
     failures: pd.DataFrame
     reused_fit: bool
     paths: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def sha256(path: Path) -> str:
@@ -95,29 +94,6 @@ def cut_panel(panel: xr.Dataset, period: str) -> xr.Dataset:
     out = panel.sel({dims.PERIOD: periods <= q})
     out.attrs = dict(panel.attrs)
     return out
-
-
-def _fit_key(spec: ModelSpec, panel_hash: str) -> str:
-    body = json.dumps([spec.model_hash(), spec.sampler.model_dump(mode="json"), panel_hash])
-    return hashlib.sha256(body.encode()).hexdigest()[:20]
-
-
-def fit_or_reuse(panel: xr.Dataset, spec: ModelSpec, cache: Path | None, progress: bool):
-    """A fit of `panel` under `spec`: reused from `cache` when one with the same spec, sampler
-    settings and panel exists there, else made (and cached)."""
-    from forecast.fit import fit, load_fit, save_fit
-    from forecast.panel import panel_hash
-
-    key = _fit_key(spec, panel_hash(panel))
-    path = cache / "fits" / key / "fit.nc" if cache else None
-    if path is not None and path.exists():
-        tree = load_fit(path, spec)
-        if tree.attrs.get("panel_hash") == panel_hash(panel):
-            return tree, True
-    tree = fit(panel, spec, spec.sampler, progress=progress)
-    if path is not None:
-        save_fit(tree, path, overwrite=True)
-    return tree, False
 
 
 def check_gates(
@@ -174,18 +150,6 @@ def check_gates(
     return table, {"diagnostics": s, "ppc": ppc, "flags": flags}
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Replace `out` by the finished `tmp` directory; the old bundle goes only once the new one is
-    in place."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def publish(
     manifest: Path | None,
     period: str,
@@ -201,10 +165,12 @@ def publish(
     seed: int | None = None,
     progress: bool = True,
     sampler_overrides: dict | None = None,
+    force: bool = False,
 ) -> PublishResult:
     """Make the publication bundle in `out` (see the module docstring)."""
     from forecast.export import SCHEMA_VERSION, datapackage, summary_table
     from forecast.fit import package_versions, sampler_settings
+    from forecast.fit_cache import fit_or_reuse
     from forecast.harm import harm_results, load_fractions, load_weights
     from forecast.ingest.validate import coverage_table
     from forecast.panel import load_panel, panel_hash
@@ -213,8 +179,13 @@ def publish(
     from forecast.predict import predict
     from forecast.report import plots
     from forecast.report.html import render_report
+    from forecast.transaction import check_output_folder, output_folder
 
     out = Path(out)
+    from forecast.predict import check_horizon
+
+    check_output_folder(out, "publish", force, replace_own=True)  # before any work
+    check_horizon(horizon)
     model_spec = load_spec(spec)
     if sampler_overrides or seed is not None:
         over = dict(sampler_overrides or {})
@@ -238,7 +209,7 @@ def publish(
     else:
         raise PublishError("give a manifest (to ingest) or --panel (an ingested panel file)")
     panel = cut_panel(panel, period)
-    tree, reused = fit_or_reuse(panel, model_spec, cache, progress)
+    tree, reused, notes = fit_or_reuse(panel, model_spec, cache, progress)
     pred_seed = model_spec.sampler.seed + 1
     pred_hist = predict(tree, horizon=0, seed=pred_seed)
     checks, extra = check_gates(tree, panel, model_spec, pred_hist)
@@ -263,9 +234,7 @@ def publish(
 
         scores = summarise(load_scores(backtest), ("model", "outcome"))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with output_folder(out, "publish", force, replace_own=True) as tmp:
         paths: dict[str, Path] = {}
 
         def csv(frame: pd.DataFrame, name: str) -> None:
@@ -380,9 +349,5 @@ def publish(
             "outputs": outputs,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest_out, indent=2) + "\n")
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     final = {name: out / Path(p).relative_to(tmp) for name, p in paths.items()}
-    return PublishResult(out, failures, reused, final)
+    return PublishResult(out, failures, reused, final, notes)

@@ -26,7 +26,6 @@ force draws.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,7 @@ from forecast.forces import force_register, normalise_force
 from forecast.periods import parse_quarter
 from forecast.predict import Projection, _draws, _rng, project
 from forecast.spec import format_validation_error
+from forecast.tomltext import read_toml
 
 AVAILABILITY_TARGET = "availability"
 PROBS = (0.05, 0.25, 0.75, 0.95)
@@ -91,10 +91,7 @@ def load_scenario(path: Path) -> Scenario:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{path}: no such scenario file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from exc
+    raw = read_toml(path, ScenarioError)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:

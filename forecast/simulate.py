@@ -30,6 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import dims
+from forecast.errors import ForecastError
 from forecast.forces import force_register, normalise_forces
 from forecast.panel import make_panel
 from forecast.periods import quarter_range
@@ -81,6 +82,9 @@ def _nb(rng: np.random.Generator, mu: np.ndarray, phi: np.ndarray) -> np.ndarray
     return rng.poisson(rng.gamma(phi, mu / phi)).astype(float)
 
 
+MAX_PERIODS = 400  # quarters: a century, far beyond any published series
+
+
 def simulate_panel(
     n_periods: int = 48,
     start: str = "2012Q2",
@@ -101,6 +105,11 @@ def simulate_panel(
     regional random-walk deviations from the national trend (step sd per outcome, steps summing to zero
     over regions), drawn from their own stream so availability and the indicators are unchanged.
     """
+    if not 2 <= n_periods <= MAX_PERIODS or not 0 <= holdout <= MAX_PERIODS:
+        raise ForecastError(
+            f"--periods {n_periods} --holdout {holdout}: simulate 2 to {MAX_PERIODS} quarters, "
+            f"with 0 to {MAX_PERIODS} held out"
+        )
     rng = np.random.default_rng(seed)
     reg = force_register()
     forces = normalise_forces(forces) if forces else list(reg["force"])

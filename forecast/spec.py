@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from forecast import dims
 from forecast.errors import SpecError
 from forecast.resources import shipped_dir
+from forecast.tomltext import parse_toml
 
 SCHEMA_VERSION = 1
 
@@ -361,10 +361,7 @@ def format_validation_error(err: ValidationError, where: str) -> str:
 
 def parse_spec(text: str, where: str = "<spec>") -> ModelSpec:
     """Parse TOML text into a validated ModelSpec."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{where}: not valid TOML ({exc})") from exc
+    data = parse_toml(text, where, SpecError)
     try:
         return ModelSpec.model_validate(data)
     except ValidationError as exc:
@@ -385,4 +382,8 @@ def resolve_spec_path(spec: str | Path) -> Path:
 def load_spec(spec: str | Path = "default") -> ModelSpec:
     """Load a spec by path or shipped name."""
     path = resolve_spec_path(spec)
-    return parse_spec(path.read_text(encoding="utf-8"), where=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    return parse_spec(text, where=str(path))

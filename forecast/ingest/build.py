@@ -7,7 +7,6 @@ update is one command: ``forecast data ingest MANIFEST --out panel.nc``.
 from __future__ import annotations
 
 import json
-import tomllib
 import warnings
 from dataclasses import dataclass, field
 from functools import partial
@@ -22,10 +21,12 @@ from forecast.errors import DataError, ForecastWarning
 from forecast.forces import force_register
 from forecast.ingest import annual, national, ons_xlsx, regional
 from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
+from forecast.ingest.manifest_paths import resolve_source, source_glob
 from forecast.ingest.mapping import offence_map
 from forecast.ingest.population import quarterly_population, read_ons_midyear
 from forecast.panel import make_panel, validate_panel
 from forecast.resources import shipped_dir
+from forecast.tomltext import read_toml
 
 ANNUAL_READERS = {
     **{kind: partial(annual.read_series_table, table=t) for kind, t in annual.TABLES.items()},
@@ -67,10 +68,7 @@ def read_manifest(path: Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such manifest file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{path}: not valid TOML ({exc})") from exc
+    data = read_toml(path, DataError)
     unknown = set(data) - {"vintage", "description", "source"}
     if unknown:
         raise DataError(
@@ -84,14 +82,14 @@ def read_manifest(path: Path) -> dict:
             )
         pattern = str(src.get("path", ""))
         if "*" in pattern:  # a glob, e.g. every edition of a table: original_xlsx/*.xlsx
-            files = sorted(path.parent.glob(pattern))
+            files = source_glob(path, i, src["kind"], pattern)
             if not files:
                 raise DataError(
                     f"{path}: source {i} ({src['kind']}) pattern {pattern!r} matches no file"
                 )
-            sources += [{**src, "path": f.resolve()} for f in files]
+            sources += [{**src, "path": f} for f in files]
             continue
-        src["path"] = (path.parent / pattern).resolve()
+        src["path"] = resolve_source(path, i, src["kind"], path.parent / pattern)
         if not src["path"].exists():
             raise DataError(f"{path}: source {i} ({src['kind']}) file {src['path']} does not exist")
         sources.append(src)

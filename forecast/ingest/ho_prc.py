@@ -19,6 +19,7 @@ from forecast.forces import normalise_force
 from forecast.ingest import consistency, limits
 from forecast.ingest.mapping import series_of_codes
 from forecast.ingest.schema import Column, as_text, cell, check_columns, check_key, read_text
+from forecast.ingest.sheet_limits import MAX_ROWS, check_rows, check_spreadsheet
 
 PUBLISHED = {
     "Financial Year": "financial_year",
@@ -61,10 +62,14 @@ def _clean_code(code) -> str:
 def _read_workbook(path: Path) -> pd.DataFrame:
     """The ODS/xlsx as published: one sheet per financial year with the open data columns; sheets
     without them (notes, contents) are skipped. Row numbers in errors count across the sheets read."""
+    check_spreadsheet(path)
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False)
+        sheets = pd.read_excel(
+            path, sheet_name=None, dtype=object, keep_default_na=False, nrows=MAX_ROWS + 1
+        )
     except Exception as exc:  # odfpy/openpyxl raise many kinds for a damaged file
         raise DataError(f"{path}: not a readable spreadsheet ({type(exc).__name__})") from exc
+    sheets = {name: check_rows(df, path, str(name)) for name, df in sheets.items()}
     data = [
         df for df in sheets.values() if {"Force Name", "Offence Code"} <= set(map(str, df.columns))
     ]

@@ -18,6 +18,7 @@ from forecast.forces import normalise_force
 from forecast.ingest import consistency, limits
 from forecast.ingest.annual import ROLLING
 from forecast.ingest.schema import Column, as_text, check_column, check_key
+from forecast.ingest.sheet_limits import MAX_ROWS, check_rows, check_spreadsheet
 
 P1_SERIES = {"Homicide": "homicide_rolling_year", "Robbery": "robbery_rolling_year"}
 _YEAR_ENDING = re.compile(r"year ending (\w+) (\d+)", re.IGNORECASE)
@@ -49,6 +50,7 @@ def title_period(title: str) -> pd.Period | None:
 def read_ons_p1_xlsx(path: Path, sheet: str = "Table P1"):
     """Long rolling-year homicide and robbery counts per force from an ONS PFA xlsx workbook."""
     path = Path(path)
+    check_spreadsheet(path)
     try:
         sheets = pd.ExcelFile(path).sheet_names
     except Exception as exc:  # openpyxl raises several kinds for a non-xlsx file
@@ -58,7 +60,15 @@ def read_ons_p1_xlsx(path: Path, sheet: str = "Table P1"):
         raise DataError(
             f"{path}: no sheet {sheet!r} (sheets: {', '.join(s.strip() for s in sheets)})"
         )
-    raw = pd.read_excel(path, sheet_name=name, header=None, dtype=object, keep_default_na=False)
+    raw = pd.read_excel(
+        path,
+        sheet_name=name,
+        header=None,
+        dtype=object,
+        keep_default_na=False,
+        nrows=MAX_ROWS + 1,
+    )
+    check_rows(raw, path, name)
     title = str(raw.iat[0, 0])
     period = title_period(title)
     if period is None:

@@ -85,6 +85,7 @@ def test_simulate_csv_then_fit_predict_summary(tmp_path, monkeypatch):
     )
     assert fitted.exit_code == 0, fitted.output + fitted.stderr
     assert {p.name for p in (tmp_path / "fit").iterdir()} == {
+        ".forecast-outputs.json",
         "fit.nc",
         "diagnostics.csv",
         "effects.csv",

@@ -19,10 +19,10 @@ from forecast.backtest import (
     backtest_config,
     choose_origins,
     load_scores,
-    run_backtest,
     truncate,
     without_link,
 )
+from forecast.backtest_run import run_backtest
 from forecast.panel import save_panel
 from forecast.periods import parse_quarter
 

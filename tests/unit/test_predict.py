@@ -70,9 +70,12 @@ def test_forecast_spreads_grow_with_horizon(pred):
     assert width[-1] > width[0]
 
 
-def test_negative_horizon_is_refused(tiny_fit):
-    with pytest.raises(ForecastError, match="horizon must be >= 0"):
-        predict(tiny_fit, horizon=-1)
+def test_negative_or_huge_horizon_is_refused(tiny_fit):
+    for bad in (-1, 41, 10_000):
+        with pytest.raises(
+            ForecastError, match=rf"^--horizon {bad}: choose 0 to 40 quarters ahead$"
+        ):
+            predict(tiny_fit, horizon=bad)
 
 
 def test_history_only_prediction(tiny_fit):
