@@ -26,6 +26,11 @@ FIT_MODULE = importlib.import_module("forecast.fit")  # `forecast.fit` is the fu
 FORECAST = str(Path(sys.executable).parent / "forecast")
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal would deliver it (a background shell job ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
@@ -379,6 +384,7 @@ def test_ctrl_c_during_imports_is_one_line(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,  # a shell's background job would ignore Ctrl-C otherwise
         )
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)

@@ -22,6 +22,11 @@ QUIET = [FORECAST, "--quiet"]
 SHORT = ["--draws", "40", "--tune", "40", "--chains", "2"]
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal would deliver it (a background shell job ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def panel_file(small_sim, tmp_path_factory):
     return save_panel(small_sim, tmp_path_factory.mktemp("tx") / "panel.nc")
@@ -43,7 +48,13 @@ def test_sigint_during_a_long_fit_exits_non_zero_and_keeps_the_earlier_output(pa
     before = snapshot(out)
     args = [*QUIET, "fit", str(panel_file), "--out", str(out), "--force", "--draws", "200000",
             "--tune", "200", "--chains", "2"]  # fmt: skip
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,  # a shell's background job would ignore Ctrl-C otherwise
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not list(tmp_path.glob(".fit.tmp-*")):
         time.sleep(0.2)
