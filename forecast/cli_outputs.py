@@ -10,7 +10,16 @@ import typer
 from rich.table import Table
 
 from forecast.cli import Chains, Draws, FitFile, PredictSeed, Seed, Tune, _sampler_overrides, app
-from forecast.cli_common import STATE, Force, guard, out_console, print_frame, print_paths
+from forecast.cli_common import (
+    STATE,
+    Force,
+    Reference,
+    WithEvents,
+    guard,
+    out_console,
+    print_frame,
+    print_paths,
+)
 from forecast.errors import ForecastError
 
 
@@ -88,10 +97,13 @@ def dhi(
     ] = None,
     seed: PredictSeed = None,
     force: Force = False,
+    reference: Reference = "base",
+    with_events: WithEvents = False,
 ) -> None:
     """Drugs Harm Index (base = 100) with intervals, history and forecast, per force and region.
 
-    Drug-attributable harm from the outcomes (count x fraction x weight), per posterior draw.
+    Drug-related harm at fixed attributable fractions and unit costs (count x fraction x weight),
+    per posterior draw, with the harm the model attributes to the change in availability beside it.
 
     Example: forecast dhi fits/default/fit.nc --base 2016 --out dhi/ --weights cambridge
     """
@@ -110,6 +122,8 @@ def dhi(
         seed,
         (change_from, change_to),
         overwrite=force,
+        reference=reference,
+        with_events=with_events,
     )
     out_console.print(f"harm index written to {out}", highlight=False)
     print_paths(res.paths)
@@ -134,6 +148,10 @@ def dhi(
         ["by", "component", "from", "to", "mean", "q10", "q90"]
     ]
     print_frame(d.round(2), "change in the index (points), by outcome")
+    a = res.attributable
+    a = a[a["by"].isin(["total", "outcome"])]
+    cols = ["by", "component", "from", "to", "quantity", "mean", "q5", "q95"]
+    print_frame(a[cols], f"attributable to availability (reference {reference}), 90% intervals")
 
 
 @app.command()
@@ -175,6 +193,8 @@ def publish(
     tune: Tune = None,
     chains: Chains = None,
     seed: Seed = None,
+    reference: Reference = "base",
+    with_events: WithEvents = False,
 ) -> None:
     """Quarterly publication: a gated, reproducible bundle (report, tables, posterior, provenance).
 
@@ -205,6 +225,8 @@ def publish(
             seed=seed,
             progress=not STATE["quiet"],
             sampler_overrides=overrides,
+            reference=reference,
+            with_events=with_events,
         )
     except PublishRefused as exc:
         print_frame(exc.failures, "failed checks")
@@ -235,6 +257,8 @@ def export(
     ] = "home_office",
     seed: PredictSeed = None,
     force: Force = False,
+    reference: Reference = "base",
+    with_events: WithEvents = False,
 ) -> None:
     """Stable export for other tools: tidy tables, datapackage.json, JSON summary, posterior.
 
@@ -246,6 +270,8 @@ def export(
     from forecast.fit import load_fit
     from forecast.pipeline import export_to_dir
 
-    paths = export_to_dir(load_fit(fit_file), out, base, horizon, weights, seed, overwrite=force)
+    paths = export_to_dir(
+        load_fit(fit_file), out, base, horizon, weights, seed, force, reference, with_events
+    )
     out_console.print(f"export written to {out}", highlight=False)
     print_paths(paths)

@@ -16,16 +16,10 @@ import xarray as xr
 from forecast.backtest import relative_crps, summarise
 from forecast.diagnostics import DiagnosticsSummary, diagnostics_table, summarise_diagnostics
 from forecast.errors import ForecastError
+from forecast.events import applied_events
 from forecast.export import save_predictions, summary_table, write_table
-from forecast.fit import fit, fit_spec, sampler_settings, save_fit
-from forecast.harm import (
-    dhi_table,
-    harm_draws,
-    harm_index,
-    harm_results,
-    load_fractions,
-    load_weights,
-)
+from forecast.fit import fit, fit_panel, fit_spec, sampler_settings, save_fit
+from forecast.harm import harm_results, load_fractions, load_weights
 from forecast.io import prepare_out_dir, write_atomic
 from forecast.panel import save_panel
 from forecast.posterior import effects_table
@@ -186,6 +180,8 @@ DHI_FILES = (
     "dhi_decomposition.csv",
     "dhi_sensitivity.csv",
     "dhi_weights.csv",
+    "dhi_attributable.csv",
+    "exceptional_events.csv",
     "dhi.png",
     "dhi.svg",
     "dhi_decomposition.png",
@@ -203,6 +199,7 @@ class HarmOutputs:
     decomposition: pd.DataFrame
     sensitivity: pd.DataFrame
     paths: dict[str, Path] = field(default_factory=dict)
+    attributable: pd.DataFrame | None = None
 
 
 def dhi_to_dir(
@@ -215,13 +212,18 @@ def dhi_to_dir(
     seed: int | None = None,
     change: tuple[str | None, str | None] = (None, None),
     overwrite: bool = False,
+    reference: str = "base",
+    with_events: bool = False,
 ) -> HarmOutputs:
-    """Drugs Harm Index history and forecast per area, its decomposition, sensitivity and plots."""
+    """Drugs Harm Index history and forecast per area with the availability-attributable harm
+    beside it, its decomposition, sensitivity, the exceptional events left out, and plots."""
     outcomes = list(fit_spec(tree).outcomes.names)
     w = load_weights(weights, outcomes)  # bad weights fail before any prediction work
     f = load_fractions(fractions, outcomes)
     pred = predict(tree, horizon=horizon, seed=seed)
-    res = harm_results(pred, w, f, base, _harm_seed(tree, seed), change)
+    res = harm_results(
+        pred, w, f, base, _harm_seed(tree, seed), change, tree, reference, with_events
+    )
     table, decomp, sens = res.table, res.decomposition, res.sensitivity
     out = prepare_out_dir(out, list(DHI_FILES), overwrite)  # only once everything has worked
     used = w.reset_index().merge(
@@ -239,6 +241,8 @@ def dhi_to_dir(
         "decomposition": _csv(decomp, out / "dhi_decomposition.csv", overwrite),
         "sensitivity": _csv(sens, out / "dhi_sensitivity.csv", overwrite),
         "weights": _csv(used, out / "dhi_weights.csv", overwrite),
+        "attributable": _csv(res.attributable, out / "dhi_attributable.csv", overwrite),
+        "events": _csv(applied_events(fit_panel(tree)), out / "exceptional_events.csv", overwrite),
     }
     for suffix in ("png", "svg"):
         paths[f"dhi_{suffix}"] = dhi_chart(table, top, out / f"dhi.{suffix}", overwrite)
@@ -247,7 +251,7 @@ def dhi_to_dir(
         )
     for level, name in (("region", "dhi_regions.png"), ("force", "dhi_forces.png")):
         paths[f"grid_{level}"] = dhi_grid(table, level, out / name, overwrite)
-    return HarmOutputs(table, decomp, sens, paths)
+    return HarmOutputs(table, decomp, sens, paths, res.attributable)
 
 
 def run_demo(
@@ -315,6 +319,7 @@ EXPORT_FILES = (
     "forecast.parquet",
     "dhi.csv",
     "dhi.parquet",
+    "exceptional_events.csv",
     "datapackage.json",
     "summary.json",
     "posterior.nc",
@@ -329,9 +334,12 @@ def export_to_dir(
     weights: str | Path = "home_office",
     seed: int | None = None,
     overwrite: bool = False,
+    reference: str = "base",
+    with_events: bool = False,
 ) -> dict[str, Path]:
-    """The stable export of a fit: the tidy forecast and DHI tables (CSV, Parquet), their data
-    package descriptor, a JSON summary and the full posterior (NetCDF DataTree)."""
+    """The stable export of a fit: the tidy forecast and DHI tables (CSV, Parquet; the DHI table
+    with the availability-attributable harm), the exceptional-events register, their data package
+    descriptor, a JSON summary and the full posterior (NetCDF DataTree)."""
     import json
 
     from forecast.export import SCHEMA_VERSION, datapackage
@@ -341,7 +349,17 @@ def export_to_dir(
     f = load_fractions(None, outcomes)
     pred = predict(tree, horizon=horizon, seed=seed)
     table = summary_table(pred)
-    dhi = dhi_table(harm_index(harm_draws(pred, w, f, _harm_seed(tree, seed)), base))
+    res = harm_results(
+        pred,
+        w,
+        f,
+        base,
+        _harm_seed(tree, seed),
+        tree=tree,
+        reference=reference,
+        with_events=with_events,
+    )
+    dhi = res.table
     out = prepare_out_dir(out, list(EXPORT_FILES), overwrite)
     nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
     nat_dhi = dhi[(dhi["area_level"] == "national") & (dhi["quantity"] == "dhi")]
@@ -356,6 +374,9 @@ def export_to_dir(
         "dhi": nat_dhi.tail(horizon + 1)[
             ["period", "is_forecast", "median", "q10", "q90", "q2.5", "q97.5"]
         ].to_dict("records"),
+        "attributable": res.attributable[res.attributable["by"] == "total"]
+        .drop(columns=["by", "component"])
+        .to_dict("records"),
     }
 
     def text(path: Path, body: str) -> Path:
@@ -368,6 +389,7 @@ def export_to_dir(
         "dhi_parquet": write_atomic(
             out / "dhi.parquet", lambda tmp: dhi.to_parquet(tmp, index=False), overwrite
         ),
+        "events": _csv(applied_events(fit_panel(tree)), out / "exceptional_events.csv", overwrite),
         "datapackage": text(out / "datapackage.json", json.dumps(datapackage(), indent=2) + "\n"),
         "summary": text(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n"),
         "posterior": save_fit(tree, out / "posterior.nc", overwrite),
