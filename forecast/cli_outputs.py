@@ -107,7 +107,6 @@ def dhi(
 
     Example: forecast dhi fits/default/fit.nc --base 2016 --out dhi/ --weights cambridge
     """
-    import pandas as pd
 
     from forecast.fit import load_fit
     from forecast.pipeline import dhi_to_dir
@@ -127,6 +126,13 @@ def dhi(
     )
     out_console.print(f"harm index written to {out}", highlight=False)
     print_paths(res.paths)
+    _print_dhi(res, base, reference)
+
+
+def _print_dhi(res, base: str, reference: str) -> None:
+    """The national index (last observed quarter and forecast), its change and attributable harm."""
+    import pandas as pd
+
     t = res.table
     nat = t[(t["area_level"] == "national") & (t["quantity"] == "dhi")]
     last_obs = nat[nat["horizon"] == 0].tail(1)
