@@ -17,6 +17,20 @@ err_console = Console(stderr=True, soft_wrap=True)
 STATE = {"debug": False, "quiet": False}
 
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
+Reference = Annotated[
+    str,
+    typer.Option(
+        help="Attributable harm: availability held at 'base' (the base period's level), a "
+        "quarter (2015Q2) or a shift ('1sd': the harm of the last 1 sd of availability)."
+    ),
+]
+WithEvents = Annotated[
+    bool,
+    typer.Option(
+        "--with-events",
+        help="Put the exceptional events (data/exceptional_events.csv) back into the indices.",
+    ),
+]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -51,6 +51,7 @@ def data_check(
 
     Example: forecast data check panel.nc
     """
+    from forecast.events import applied_events
     from forecast.ingest.validate import check_panel, coverage_table
     from forecast.panel import load_panel
 
@@ -61,6 +62,11 @@ def data_check(
         out_console.print("no flags", highlight=False)
     else:
         print_frame(flags.astype({"value": object}).fillna(""), f"flags ({len(flags)})")
+    events = applied_events(ds)
+    cols = ["force", "quarter", "outcome", "victims", "recorded", "description"]
+    if len(events):
+        title = "exceptional events (out of the likelihood and the harm indices)"
+        print_frame(events.loc[events["in_panel"], cols].fillna(""), title)
 
 
 @data_app.command("show")

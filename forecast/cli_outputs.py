@@ -10,7 +10,16 @@ import typer
 from rich.table import Table
 
 from forecast.cli import Chains, Draws, FitFile, PredictSeed, Seed, Tune, _sampler_overrides, app
-from forecast.cli_common import STATE, Force, guard, out_console, print_frame, print_paths
+from forecast.cli_common import (
+    STATE,
+    Force,
+    Reference,
+    WithEvents,
+    guard,
+    out_console,
+    print_frame,
+    print_paths,
+)
 from forecast.errors import ForecastError
 
 
@@ -88,14 +97,16 @@ def dhi(
     ] = None,
     seed: PredictSeed = None,
     force: Force = False,
+    reference: Reference = "base",
+    with_events: WithEvents = False,
 ) -> None:
     """Drugs Harm Index (base = 100) with intervals, history and forecast, per force and region.
 
-    Drug-attributable harm from the outcomes (count x fraction x weight), per posterior draw.
+    Drug-related harm at fixed attributable fractions and unit costs (count x fraction x weight),
+    per posterior draw, with the harm the model attributes to the change in availability beside it.
 
     Example: forecast dhi fits/default/fit.nc --base 2016 --out dhi/ --weights cambridge
     """
-    import pandas as pd
 
     from forecast.fit import load_fit
     from forecast.pipeline import dhi_to_dir
@@ -110,9 +121,18 @@ def dhi(
         seed,
         (change_from, change_to),
         overwrite=force,
+        reference=reference,
+        with_events=with_events,
     )
     out_console.print(f"harm index written to {out}", highlight=False)
     print_paths(res.paths)
+    _print_dhi(res, base, reference)
+
+
+def _print_dhi(res, base: str, reference: str) -> None:
+    """The national index (last observed quarter and forecast), its change and attributable harm."""
+    import pandas as pd
+
     t = res.table
     nat = t[(t["area_level"] == "national") & (t["quantity"] == "dhi")]
     last_obs = nat[nat["horizon"] == 0].tail(1)
@@ -134,6 +154,10 @@ def dhi(
         ["by", "component", "from", "to", "mean", "q10", "q90"]
     ]
     print_frame(d.round(2), "change in the index (points), by outcome")
+    a = res.attributable
+    a = a[a["by"].isin(["total", "outcome"])]
+    cols = ["by", "component", "from", "to", "quantity", "mean", "q5", "q95"]
+    print_frame(a[cols], f"attributable to availability (reference {reference}), 90% intervals")
 
 
 @app.command()
@@ -183,6 +207,8 @@ def publish(
             "files are replaced.",
         ),
     ] = False,
+    reference: Reference = "base",
+    with_events: WithEvents = False,
 ) -> None:
     """Quarterly publication: a gated, reproducible bundle (report, tables, posterior, provenance).
 
@@ -214,6 +240,8 @@ def publish(
             progress=not STATE["quiet"],
             sampler_overrides=overrides,
             force=force,
+            reference=reference,
+            with_events=with_events,
         )
     except PublishRefused as exc:
         print_frame(exc.failures, "failed checks")
@@ -246,6 +274,8 @@ def export(
     ] = "home_office",
     seed: PredictSeed = None,
     force: Force = False,
+    reference: Reference = "base",
+    with_events: WithEvents = False,
 ) -> None:
     """Stable export for other tools: tidy tables, datapackage.json, JSON summary, posterior.
 
@@ -257,6 +287,8 @@ def export(
     from forecast.fit import load_fit
     from forecast.pipeline import export_to_dir
 
-    paths = export_to_dir(load_fit(fit_file), out, base, horizon, weights, seed, overwrite=force)
+    paths = export_to_dir(
+        load_fit(fit_file), out, base, horizon, weights, seed, force, reference, with_events
+    )
     out_console.print(f"export written to {out}", highlight=False)
     print_paths(paths)

@@ -23,7 +23,7 @@ from forecast.io import write_atomic
 from forecast.panel import periods_to_str
 from forecast.predict import aggregate_areas
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "2.0.0"
 PROBS = (0.025, 0.10, 0.25, 0.75, 0.90, 0.975)  # 95%, 80% and 50% central intervals
 QUANTILE_COLUMNS = tuple(f"q{100 * p:g}" for p in PROBS)
 COLUMNS = (
@@ -126,7 +126,11 @@ FORECAST_FIELDS = {
     "mean": ("number", "posterior predictive mean"),
     "median": ("number", "posterior predictive median"),
     **{c: ("number", _Q) for c in QUANTILE_COLUMNS},
-    "observed": ("number", "the recorded value; empty in the future or where missing"),
+    "observed": (
+        "number",
+        "the recorded value less victims of registered exceptional events "
+        "(exceptional_events.csv); empty in the future or where missing",
+    ),
     "unit": ("string", "offences per quarter, or per 100,000 population per quarter"),
     "model": ("string", "name of the model spec"),
     "vintage": ("string", "vintage label of the input panel"),
@@ -141,19 +145,37 @@ DHI_FIELDS = {
     "is_forecast": FORECAST_FIELDS["is_forecast"],
     "quantity": (
         "string",
-        "dhi (index, base = 100), harm (weighted drug-attributable harm) or availability "
-        "(population-weighted, the index's driver: not part of it)",
+        "dhi (drug-related harm at fixed attributable fractions and unit costs, as an index, "
+        "base = 100), harm (that harm in the weights' unit), availability (population-weighted, "
+        "the index's driver: not part of it), attributable_index (DHI points the model links to "
+        "the change in availability from the reference), attributable_harm (the same in the "
+        "weights' unit) or attributable_share (its share of harm, 0-1)",
     ),
     "mean": ("number", "posterior mean"),
     "median": ("number", "posterior median"),
     **{c: ("number", _Q) for c in QUANTILE_COLUMNS},
     "unit": ("string", "unit of the quantity"),
     "base": ("string", "base period of the index"),
+    "reference": (
+        "string",
+        "availability held at: base, a quarter or a shift in sd (attributable)",
+    ),
+    "events": ("string", "excluded or included: victims of the exceptional-events register"),
     "model": ("string", "name of the model spec"),
     "weights": ("string", "file of the harm weights"),
     "schema_version": ("string", "version of this table schema"),
 }
 DHI_COLUMNS = tuple(DHI_FIELDS)
+EVENT_FIELDS = {
+    "force": ("string", "force (ONS name) that recorded the event"),
+    "quarter": ("string", "calendar quarter it was recorded in, e.g. 2016Q2"),
+    "outcome": ("string", "outcome series it was recorded in"),
+    "victims": ("integer", "victims taken out of the likelihood and, by default, the indices"),
+    "recorded": ("number", "the recorded count of that force, quarter and outcome"),
+    "in_panel": ("boolean", "whether the event falls in the published panel"),
+    "description": ("string", "what happened"),
+    "source": ("string", "the published source (ONS homicide statistics)"),
+}
 
 
 def _resource(name: str, path: str, fields: dict, key: list[str], title: str) -> dict:
@@ -178,7 +200,10 @@ def datapackage() -> dict:
     fkey = ["area", "period", "outcome", "quantity"]
     dkey = ["area", "period", "quantity"]
     forecast_title = "Forecasts and fitted history per area, quarter, outcome and quantity"
-    dhi_title = "Drugs Harm Index, harm and availability per area and quarter"
+    dhi_title = (
+        "Drugs Harm Index (fixed fractions and unit costs), availability-attributable harm and "
+        "availability per area and quarter"
+    )
     return {
         "profile": "tabular-data-package",
         "name": "forecast-dhi-publication",
@@ -192,5 +217,12 @@ def datapackage() -> dict:
             ),
             _resource("dhi", "dhi.csv", DHI_FIELDS, dkey, dhi_title),
             _resource("dhi-parquet", "dhi.parquet", DHI_FIELDS, dkey, dhi_title),
+            _resource(
+                "exceptional-events",
+                "exceptional_events.csv",
+                EVENT_FIELDS,
+                ["force", "quarter", "outcome", "description"],
+                "Exceptional events (multiple-victim incidents) left out of the model and indices",
+            ),
         ],
     }

@@ -1,4 +1,4 @@
-"""The Drugs Harm Index (DHI): drug-attributable harm from the modelled outcomes, per draw.
+"""The Drugs Harm Index (DHI): drug-related harm at fixed attributable fractions and unit costs.
 
     harm[f, t, k] = count[f, t, k] x fraction[k] x weight[k]
     DHI_area[t]   = 100 x sum_{f in area, k} harm[f, t, k] / (same sum in the base period)
@@ -27,6 +27,7 @@ import xarray as xr
 from forecast import dims
 from forecast.areas import to_areas
 from forecast.errors import ForecastError
+from forecast.predict import EXCLUDED
 from forecast.resources import shipped_dir
 
 WEIGHT_SETS = {
@@ -145,14 +146,21 @@ def base_periods(text: str, history: pd.PeriodIndex) -> pd.PeriodIndex:
 
 
 def harm_draws(
-    pred: xr.Dataset, weights: pd.DataFrame, fractions: pd.DataFrame, seed: int = 0
+    pred: xr.Dataset,
+    weights: pd.DataFrame,
+    fractions: pd.DataFrame,
+    seed: int = 0,
+    with_events: bool = False,
 ) -> xr.Dataset:
     """Harm per draw (chain, draw, force, period, outcome) from predictive draws (see
-    :func:`forecast.predict.predict`): observed counts where known, draws elsewhere."""
+    :func:`forecast.predict.predict`): observed counts where known, draws elsewhere; registered
+    exceptional events are left out unless `with_events`."""
     outcomes = [str(k) for k in pred[dims.OUTCOME].values]
     counts = pred[dims.COUNT].astype(float)
     history = pred[dims.HORIZON] == 0
     counts = xr.where(history & pred["observed"].notnull(), pred["observed"], counts)
+    if with_events and EXCLUDED in pred:
+        counts = counts + pred[EXCLUDED]
     counts = counts.transpose("chain", "draw", dims.FORCE, dims.PERIOD, dims.OUTCOME)
     rng = np.random.default_rng([seed, 7])
     shape = (pred.sizes["chain"], pred.sizes["draw"], len(outcomes))
@@ -187,6 +195,7 @@ def harm_draws(
     out.attrs.update(
         pred.attrs, weights=weights.attrs.get("path", ""), fractions=fractions.attrs.get("path", "")
     )
+    out.attrs["events"] = "included" if with_events else "excluded"
     return out
 
 
@@ -235,12 +244,13 @@ def dhi_table(index: xr.Dataset) -> pd.DataFrame:
         HARM: index[HARM].attrs.get("unit", ""),
         "availability": "sd of within-force availability (fit's scale)",
     }
-    for quantity in (INDEX, HARM, "availability"):
+    attributable = ("attributable_index", "attributable_harm", "attributable_share")
+    for quantity in (INDEX, HARM, "availability", *attributable):
         if quantity not in index:
             continue
         part = _summary(index[quantity], [dims.AREA, dims.PERIOD])
         part.insert(2, "quantity", quantity)
-        part["unit"] = units[quantity]
+        part["unit"] = units.get(quantity, index[quantity].attrs.get("unit", ""))
         frames.append(part)
     table = pd.concat(frames, ignore_index=True)
     level = dict(zip(index[dims.AREA].values, index[dims.AREA_LEVEL].values, strict=True))
@@ -252,6 +262,8 @@ def dhi_table(index: xr.Dataset) -> pd.DataFrame:
     table.insert(5, "is_forecast", table[dims.HORIZON] > 0)
     table[dims.PERIOD] = table[dims.PERIOD].astype(str)
     table["base"] = index.attrs.get("base", "")
+    table["reference"] = index.attrs.get("reference", "") if "attributable_index" in index else ""
+    table["events"] = index.attrs.get("events", "excluded")
     table["model"] = index.attrs.get("model", "")
     table["weights"] = Path(str(index.attrs.get("weights", ""))).name
     from forecast.export import SCHEMA_VERSION
@@ -351,6 +363,7 @@ class HarmResult:
     table: pd.DataFrame
     decomposition: pd.DataFrame
     sensitivity: pd.DataFrame
+    attributable: pd.DataFrame | None = None  # availability-attributable harm over a window
 
 
 def harm_results(
@@ -360,10 +373,27 @@ def harm_results(
     base: str,
     seed: int = 0,
     change: tuple[str | None, str | None] = (None, None),
+    tree: xr.DataTree | None = None,
+    reference: str = "base",
+    with_events: bool = False,
 ) -> HarmResult:
-    """Harm draws, the index per area, its tidy table, decomposition of a change and sensitivity."""
-    harm = harm_draws(pred, weights, fractions, seed=seed)
+    """Harm draws, the index per area, its tidy table, decomposition of a change and sensitivity;
+    with the fit (`tree`), the availability-attributable harm beside the index (reference
+    `reference`) and summed from the base period to the last observed quarter."""
+    from forecast.attributable import add_attributable, attributable_draws, window_summary
+
+    harm = harm_draws(pred, weights, fractions, seed=seed, with_events=with_events)
     index = harm_index(harm, base)
+    window = None
+    if tree is not None:
+        attributable = attributable_draws(tree, harm, base, reference)
+        index = add_attributable(index, harm, attributable)
+        window = window_summary(harm, attributable, base)
     return HarmResult(
-        harm, index, dhi_table(index), decompose(harm, index, *change), sensitivity(harm, index)
+        harm,
+        index,
+        dhi_table(index),
+        decompose(harm, index, *change),
+        sensitivity(harm, index),
+        window,
     )

@@ -16,16 +16,10 @@ import xarray as xr
 
 from forecast.diagnostics import DiagnosticsSummary, diagnostics_table, summarise_diagnostics
 from forecast.errors import ForecastError
+from forecast.events import applied_events
 from forecast.export import save_predictions, summary_table, write_table
-from forecast.fit import fit, fit_spec, sampler_settings, save_fit
-from forecast.harm import (
-    dhi_table,
-    harm_draws,
-    harm_index,
-    harm_results,
-    load_fractions,
-    load_weights,
-)
+from forecast.fit import fit, fit_panel, fit_spec, sampler_settings, save_fit
+from forecast.harm import harm_results, load_fractions, load_weights
 from forecast.io import write_atomic
 from forecast.panel import save_panel
 from forecast.posterior import effects_table
@@ -215,6 +209,8 @@ DHI_FILES = (
     "dhi_decomposition.csv",
     "dhi_sensitivity.csv",
     "dhi_weights.csv",
+    "dhi_attributable.csv",
+    "exceptional_events.csv",
     "dhi.png",
     "dhi.svg",
     "dhi_decomposition.png",
@@ -232,6 +228,7 @@ class HarmOutputs:
     decomposition: pd.DataFrame
     sensitivity: pd.DataFrame
     paths: dict[str, Path] = field(default_factory=dict)
+    attributable: pd.DataFrame | None = None
 
 
 def dhi_to_dir(
@@ -244,21 +241,28 @@ def dhi_to_dir(
     seed: int | None = None,
     change: tuple[str | None, str | None] = (None, None),
     overwrite: bool = False,
+    reference: str = "base",
+    with_events: bool = False,
 ) -> HarmOutputs:
-    """Drugs Harm Index history and forecast per area, its decomposition, sensitivity and plots."""
+    """Drugs Harm Index history and forecast per area with the availability-attributable harm
+    beside it, its decomposition, sensitivity, the exceptional events left out, and plots."""
     outcomes = list(fit_spec(tree).outcomes.names)
     w = load_weights(weights, outcomes)  # bad weights fail before any prediction work
     f = load_fractions(fractions, outcomes)
     check_horizon(horizon)
     with output_folder(out, "dhi", overwrite, DHI_FILES) as stage:
-        res = _dhi_into(stage, tree, horizon, seed, change, base, w, f)
+        res = _dhi_into(stage, tree, horizon, seed, change, base, w, f, reference, with_events)
     res.paths = _moved(res.paths, stage, out)
     return res
 
 
-def _dhi_into(stage, tree, horizon, seed, change, base, w, f) -> HarmOutputs:
+def _dhi_into(
+    stage, tree, horizon, seed, change, base, w, f, reference, with_events
+) -> HarmOutputs:
     pred = predict(tree, horizon=horizon, seed=seed)
-    res = harm_results(pred, w, f, base, _harm_seed(tree, seed), change)
+    res = harm_results(
+        pred, w, f, base, _harm_seed(tree, seed), change, tree, reference, with_events
+    )
     table, decomp, sens = res.table, res.decomposition, res.sensitivity
     out, overwrite = stage, True
     used = w.reset_index().merge(
@@ -276,6 +280,8 @@ def _dhi_into(stage, tree, horizon, seed, change, base, w, f) -> HarmOutputs:
         "decomposition": _csv(decomp, out / "dhi_decomposition.csv", overwrite),
         "sensitivity": _csv(sens, out / "dhi_sensitivity.csv", overwrite),
         "weights": _csv(used, out / "dhi_weights.csv", overwrite),
+        "attributable": _csv(res.attributable, out / "dhi_attributable.csv", overwrite),
+        "events": _csv(applied_events(fit_panel(tree)), out / "exceptional_events.csv", overwrite),
     }
     for suffix in ("png", "svg"):
         paths[f"dhi_{suffix}"] = dhi_chart(table, top, out / f"dhi.{suffix}", overwrite)
@@ -284,7 +290,7 @@ def _dhi_into(stage, tree, horizon, seed, change, base, w, f) -> HarmOutputs:
         )
     for level, name in (("region", "dhi_regions.png"), ("force", "dhi_forces.png")):
         paths[f"grid_{level}"] = dhi_grid(table, level, out / name, overwrite)
-    return HarmOutputs(table, decomp, sens, paths)
+    return HarmOutputs(table, decomp, sens, paths, res.attributable)
 
 
 def run_demo(
@@ -322,6 +328,7 @@ EXPORT_FILES = (
     "forecast.parquet",
     "dhi.csv",
     "dhi.parquet",
+    "exceptional_events.csv",
     "datapackage.json",
     "summary.json",
     "posterior.nc",
@@ -336,26 +343,39 @@ def export_to_dir(
     weights: str | Path = "home_office",
     seed: int | None = None,
     overwrite: bool = False,
+    reference: str = "base",
+    with_events: bool = False,
 ) -> dict[str, Path]:
-    """The stable export of a fit: the tidy forecast and DHI tables (CSV, Parquet), their data
-    package descriptor, a JSON summary and the full posterior (NetCDF DataTree)."""
+    """The stable export of a fit: the tidy forecast and DHI tables (CSV, Parquet; the DHI table
+    with the availability-attributable harm), the exceptional-events register, their data package
+    descriptor, a JSON summary and the full posterior (NetCDF DataTree)."""
     outcomes = list(fit_spec(tree).outcomes.names)
     w = load_weights(weights, outcomes)
     f = load_fractions(None, outcomes)
     check_horizon(horizon)
     with output_folder(out, "export", overwrite, EXPORT_FILES) as stage:
-        paths = _export_into(stage, tree, base, horizon, seed, w, f)
+        paths = _export_into(stage, tree, base, horizon, seed, w, f, reference, with_events)
     return _moved(paths, stage, out)
 
 
-def _export_into(stage, tree, base, horizon, seed, w, f) -> dict[str, Path]:
+def _export_into(stage, tree, base, horizon, seed, w, f, reference, with_events) -> dict[str, Path]:
     import json
 
     from forecast.export import SCHEMA_VERSION, datapackage
 
     pred = predict(tree, horizon=horizon, seed=seed)
     table = summary_table(pred)
-    dhi = dhi_table(harm_index(harm_draws(pred, w, f, _harm_seed(tree, seed)), base))
+    res = harm_results(
+        pred,
+        w,
+        f,
+        base,
+        _harm_seed(tree, seed),
+        tree=tree,
+        reference=reference,
+        with_events=with_events,
+    )
+    dhi = res.table
     out, overwrite = stage, True
     nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
     nat_dhi = dhi[(dhi["area_level"] == "national") & (dhi["quantity"] == "dhi")]
@@ -370,6 +390,9 @@ def _export_into(stage, tree, base, horizon, seed, w, f) -> dict[str, Path]:
         "dhi": nat_dhi.tail(horizon + 1)[
             ["period", "is_forecast", "median", "q10", "q90", "q2.5", "q97.5"]
         ].to_dict("records"),
+        "attributable": res.attributable[res.attributable["by"] == "total"]
+        .drop(columns=["by", "component"])
+        .to_dict("records"),
     }
 
     def text(path: Path, body: str) -> Path:
@@ -382,6 +405,7 @@ def _export_into(stage, tree, base, horizon, seed, w, f) -> dict[str, Path]:
         "dhi_parquet": write_atomic(
             out / "dhi.parquet", lambda tmp: dhi.to_parquet(tmp, index=False), overwrite
         ),
+        "events": _csv(applied_events(fit_panel(tree)), out / "exceptional_events.csv", overwrite),
         "datapackage": text(out / "datapackage.json", json.dumps(datapackage(), indent=2) + "\n"),
         "summary": text(out / "summary.json", json.dumps(summary, indent=2, default=float) + "\n"),
         "posterior": save_fit(tree, out / "posterior.nc", overwrite),

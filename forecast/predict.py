@@ -25,6 +25,8 @@ from forecast.spec import ModelSpec
 BREAK_STEP_VAR = "break_step"
 MAX_HORIZON = 40  # quarters (ten years): far beyond any useful forecast, and bounds the memory used
 AVAILABILITY = "availability"
+SEED_ATTR = "projection_seed"
+EXCLUDED = "excluded_events"  # victims taken out of `observed` (forecast.events)
 
 
 def _draws(post: xr.Dataset, name: str, *dim_order: str) -> np.ndarray:
@@ -301,14 +303,19 @@ def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.
     """
     proj = project(tree, horizon, _rng(tree, seed))
     count = _sample_counts(proj.post, proj.spec, proj.log_rate(), _rng(tree, seed, 1))
-    return _as_dataset(proj, count.astype(np.int64))
+    out = _as_dataset(proj, count.astype(np.int64))
+    out.attrs[SEED_ATTR] = _base_seed(tree, seed)  # re-projects the same draws (attributable harm)
+    return out
 
 
 def _rng(tree: xr.DataTree, seed: int | None, stream: int = 0) -> np.random.Generator:
     """Predictive random numbers: the fit's seed + 1 by default; `stream` separates independent
     uses (the projection and the count noise) so a scenario can reuse the projection's draws."""
-    base = int(tree.attrs.get("seed", 0)) + 1 if seed is None else seed
-    return np.random.default_rng([base, stream])
+    return np.random.default_rng([_base_seed(tree, seed), stream])
+
+
+def _base_seed(tree: xr.DataTree, seed: int | None) -> int:
+    return int(tree.attrs.get("seed", 0)) + 1 if seed is None else int(seed)
 
 
 def _as_dataset(proj: Projection, count: np.ndarray) -> xr.Dataset:
@@ -347,6 +354,11 @@ def _as_dataset(proj: Projection, count: np.ndarray) -> xr.Dataset:
             "horizon": proj.horizon,
         },
     )
+    if data.excluded is not None:  # exceptional events: out of `observed`, kept to put back
+        excluded = np.zeros(count.shape[2:])
+        excluded[:, :n_hist, :] = data.excluded
+        out[EXCLUDED] = (fpo, excluded)
+        out[EXCLUDED].attrs["description"] = "victims of registered exceptional events"
     out[dims.COUNT].attrs["unit"] = "offences per quarter"
     out[AVAILABILITY].attrs["description"] = (
         "Class A availability (latent: per the fit's scale convention; index: the observed index), "

@@ -166,8 +166,11 @@ def publish(
     progress: bool = True,
     sampler_overrides: dict | None = None,
     force: bool = False,
+    reference: str = "base",
+    with_events: bool = False,
 ) -> PublishResult:
     """Make the publication bundle in `out` (see the module docstring)."""
+    from forecast.events import applied_events
     from forecast.export import SCHEMA_VERSION, datapackage, summary_table
     from forecast.fit import package_versions, sampler_settings
     from forecast.fit_cache import fit_or_reuse
@@ -224,7 +227,10 @@ def publish(
     if base is None:
         fy = [p for p in history if p.quarter == 2]  # first full financial year in the history
         base = f"{fy[0].year}/{(fy[0].year + 1) % 100:02d}" if fy else str(history[0])
-    res = harm_results(pred, w, fr, base, seed=pred_seed)
+    res = harm_results(
+        pred, w, fr, base, pred_seed, tree=tree, reference=reference, with_events=with_events
+    )
+    events = applied_events(panel)
     dhi, decomp, sens = res.table, res.decomposition, res.sensitivity
     effects = effects_table(tree)
     measurement = measurement_table(tree)
@@ -244,6 +250,8 @@ def publish(
         csv(table, "forecast.csv")
         table.to_parquet(tmp / "forecast.parquet", index=False)
         csv(dhi, "dhi.csv")
+        csv(res.attributable, "dhi_attributable.csv")
+        csv(events, "exceptional_events.csv")
         dhi.to_parquet(tmp / "dhi.parquet", index=False)
         csv(decomp, "dhi_decomposition.csv")
         csv(sens, "dhi_sensitivity.csv")
@@ -295,6 +303,7 @@ def publish(
                 .tail(horizon + 1)
                 .to_dict("records")
             },
+            "attributable": res.attributable[res.attributable["by"] == "total"].to_dict("records"),
             "availability_effect_per_sd": effects.set_index("outcome")[
                 ["mean", "q5", "q95"]
             ].to_dict(orient="index")
@@ -325,6 +334,8 @@ def publish(
             fractions=fr,
             panel=panel,
             base=base,
+            attributable=res.attributable,
+            events=events,
         )
         (tmp / "report.html").write_text(report, encoding="utf-8")
         outputs = {

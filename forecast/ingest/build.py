@@ -18,6 +18,8 @@ import xarray as xr
 
 from forecast import dims
 from forecast.errors import DataError, ForecastWarning
+from forecast.events import PANEL_ATTR as EVENTS_ATTR
+from forecast.events import register_attr
 from forecast.forces import force_register
 from forecast.ingest import annual, national, ons_xlsx, regional
 from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
@@ -163,6 +165,7 @@ def _ingest(manifest: Path) -> IngestResult:
     register = pd.read_csv(shipped_dir("data") / "breaks.csv", dtype=str, keep_default_na=False)
     result.panel.attrs["breaks"] = json.dumps(register.to_dict(orient="records"))
     result.panel.attrs["break_register"] = "data/breaks.csv"
+    result.panel.attrs[EVENTS_ATTR] = register_attr()  # exceptional events, out of the likelihood
     return result
 
 

@@ -17,6 +17,7 @@ import xarray as xr
 
 from forecast import dims
 from forecast.errors import DataError, ForecastWarning, SpecError
+from forecast.events import remove_events
 from forecast.model.breaks import Shock, Step, read_breaks
 from forecast.model.enforcement import enforcement_covariates
 from forecast.model.windows import centring_weights, non_overlapping
@@ -90,6 +91,7 @@ class ModelData:
     covariates: dict[str, np.ndarray] = field(default_factory=dict)  # (force, period), standardised
     enforcement: dict[str, np.ndarray] = field(default_factory=dict)  # (force, panel_period)
     notes: list[str] = field(default_factory=list)
+    excluded: np.ndarray | None = None  # (force, period, outcome) exceptional-event victims removed
 
     @property
     def n_pre(self) -> int:
@@ -199,6 +201,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     count = count[:, n_pre:, :]
     for f, k, t in masked:
         count[f, t, k] = np.nan
+    count, excluded = remove_events(panel, count, forces, periods, outcomes, notes)
     skipped = [i.variable for i in av.indicators if i.optional and i.variable not in panel]
     if skipped:
         notes.append(f"optional indicators not in the panel: {', '.join(skipped)}")
@@ -233,6 +236,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         index_full=index,
         quarter=np.array([p.quarter - 1 for p in periods]),
         count=count.astype(float),
+        excluded=excluded,
         regions=regions,
         region_of=np.array([regions.index(r) for r in region_names]),
         indicators=indicators,

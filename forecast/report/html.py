@@ -120,6 +120,8 @@ def render_report(
     fractions: pd.DataFrame,
     panel,
     base: str,
+    attributable: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
 ) -> str:
     """The whole report as one HTML string."""
     nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
@@ -205,11 +207,13 @@ England and Wales are sums of force draws, so every level agrees.</p></section>
 <h3>Regions</h3>{fan_regions}
 <h3>Forces</h3><p class="small">Select a force to open its fan chart.</p>{fan_forces}</section>
 <section id="dhi"><h2>Drugs Harm Index</h2>
-<p>Drug-attributable harm from the modelled outcomes: count × drug-attributable fraction × unit weight,
-summed, {html.escape(base)} = 100; fractions are uncertain (Beta priors) and their uncertainty is in the
-intervals. Availability is shown beside the index as its driver, never summed into it.</p>
+<p>Drug-related harm at fixed attributable fractions and fixed unit costs: count × drug-attributable
+fraction × unit weight, summed, {html.escape(base)} = 100; fractions are uncertain (Beta priors) and
+their uncertainty is in the intervals. This index moves with any change in violence, whatever its
+cause. Availability is shown beside it as its driver, never summed into it.</p>
 {_img(figures["dhi"], "Drugs Harm Index")}
 {_table(dhi_rows, 1)}
+{_harm_notes(weights, base, attributable, events)}
 <h3>What changed</h3>{_img(figures["dhi_decomposition"], "decomposition")}
 {_table(decomposition[decomposition["by"] != "force"], 2)}
 <h3>Sensitivity to the attributable fractions</h3>{_table(sensitivity, 3)}
@@ -238,3 +242,36 @@ The full specification is in the bundle's <code>manifest.json</code>; the poster
 <h3>Data sources</h3><p class="small">{html.escape(str(sources))}</p></section>
 </main></body></html>
 """
+
+
+def _harm_notes(
+    weights: pd.DataFrame, base: str, attributable: pd.DataFrame | None, events: pd.DataFrame | None
+) -> str:
+    """Units and price year of the weights, the availability-attributable harm and the exceptional
+    events left out of both indices."""
+    year = str(weights["price_year"].iloc[0])
+    unit = str(weights["unit"].iloc[0])
+    parts = [
+        f'<p class="small">Weights: {html.escape(unit)}, {html.escape(year or "no")} prices. The '
+        "index does not depend on the price year (it cancels); harm in pounds does: to uprate to "
+        "another year multiply by the ratio of HM Treasury GDP deflators (that year / "
+        f"{html.escape(year)}), one edition of the unit costs throughout.</p>"
+    ]
+    if attributable is not None:
+        rows = attributable[attributable["by"].isin(["total", "outcome", "region"])]
+        ref = html.escape(str(attributable["reference"].iloc[0]))
+        parts.append(
+            "<h3>Harm the model attributes to the change in availability</h3>"
+            f"<p>Harm under the fitted availability minus harm with each force's availability held "
+            f"at the reference ({ref}), with the same draws; summed over the quarters below, 50% "
+            "and 90% intervals. This is an association under the model's assumptions (no "
+            "confounding beyond the trend, seasonality and breaks; the fitted lags), not a causal "
+            "estimate.</p>" + _table(rows, 3)
+        )
+    if events is not None and len(events):
+        parts.append(
+            '<h3>Exceptional events left out</h3><p class="small">Multiple-victim incidents '
+            "recorded at once (ONS reports homicide trends without them): taken out of the "
+            "likelihood and of both indices.</p>" + _table(events, 0)
+        )
+    return "".join(parts)

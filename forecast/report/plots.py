@@ -127,8 +127,18 @@ def dhi_chart(table: pd.DataFrame, area: str, path: Path, overwrite: bool = Fals
     ax = axes[0, 0]
     x = pd.PeriodIndex(index["period"], freq="Q").to_timestamp(how="end")
     _bands(ax, x, index, "tab:red")
+    attr = rows[rows["quantity"] == "attributable_index"]
+    if len(attr):  # the part the model links to availability, in the same index points
+        xt = pd.PeriodIndex(attr["period"], freq="Q").to_timestamp(how="end")
+        ax.fill_between(xt, attr["q10"], attr["q90"], color="tab:blue", alpha=0.25, lw=0)
+        ax.plot(xt, attr["median"], color="tab:blue", lw=1.2, label="attributable to availability")
     ax.axhline(100, color="black", lw=0.6, ls=":")
-    ax.set_title(f"Drugs Harm Index, {area} ({index['unit'].iloc[0]})", loc="left", fontsize=10)
+    ax.set_title(
+        f"Drug-related harm at fixed fractions and unit costs (DHI), {area} "
+        f"({index['unit'].iloc[0]})",
+        loc="left",
+        fontsize=10,
+    )
     ax.legend(ncol=4, fontsize=7, loc="upper left")
     if n == 2:
         ax2 = axes[1, 0]

@@ -319,7 +319,38 @@ def test_export_writes_the_stable_tables_and_posterior(tmp_path, tiny_fit_path):
     for resource in package["resources"]:
         assert (out / resource["path"]).exists(), resource["path"]
     assert "posterior" in az.from_netcdf(out / "posterior.nc").children
-    assert json.loads((out / "summary.json").read_text())["schema_version"] == "1.0.0"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schema_version"] == "2.0.0"
+    assert [r["quantity"] for r in summary["attributable"]] == [
+        "attributable_harm",
+        "attributable_share",
+    ]
+    dhi = pd.read_csv(out / "dhi.csv")
+    assert set(dhi["quantity"]) == {
+        "dhi",
+        "harm",
+        "availability",
+        "attributable_index",
+        "attributable_harm",
+        "attributable_share",
+    }
+    assert set(dhi["events"]) == {"excluded"} and set(dhi["reference"]) == {"base"}
+    back = run(
+        "export",
+        tiny_fit_path,
+        "--base",
+        "2014",
+        "--out",
+        tmp_path / "e2",
+        "--horizon",
+        2,
+        "--with-events",
+        "--reference",
+        "1sd",
+    )
+    assert back.exit_code == 0, back.output
+    dhi2 = pd.read_csv(tmp_path / "e2" / "dhi.csv")
+    assert set(dhi2["events"]) == {"included"} and set(dhi2["reference"]) == {"1sd"}
 
 
 def test_compare_ranks_fits_by_loo_and_shows_backtest_scores(tmp_path, tiny_fit_path):
@@ -328,3 +359,21 @@ def test_compare_ranks_fits_by_loo_and_shows_backtest_scores(tmp_path, tiny_fit_
     assert "PSIS-LOO of the recorded counts" in res.output and "elpd_loo" in res.output
     one = run("compare", tiny_fit_path)
     assert one.exit_code == 1 and "compare needs at least two fits" in one.stderr
+
+
+def test_data_check_lists_the_exceptional_events_in_the_panel(tmp_path, small_panel):
+    import json
+
+    from forecast.events import PANEL_ATTR
+    from forecast.panel import save_panel
+
+    panel = small_panel.copy()
+    row = {"force": "Kent", "quarter": "2014Q3", "outcome": "homicide", "victims": "6"}
+    other = {**row, "force": "Durham"}
+    panel.attrs[PANEL_ATTR] = json.dumps(
+        [{**r, "description": "test incident", "source": "ONS"} for r in (row, other)]
+    )
+    res = run("data", "check", save_panel(panel, tmp_path / "p.nc"))
+    assert res.exit_code == 0, res.output
+    assert "exceptional events (out of the likelihood and the harm indices)" in res.output
+    assert "Kent" in res.output and "test incident" in res.output and "Durham" not in res.output

@@ -131,15 +131,21 @@ def test_tables_load_in_duckdb_and_polars_from_the_descriptor_alone(table, tiny_
 
     duckdb = pytest.importorskip("duckdb")
     pl = pytest.importorskip("polars")
+    from forecast.events import PANEL_ATTR, applied_events, register_attr
     from forecast.export import DHI_COLUMNS, datapackage
-    from forecast.harm import dhi_table, harm_draws, harm_index, load_fractions, load_weights
+    from forecast.harm import harm_results, load_fractions, load_weights
 
     outcomes = ["homicide", "robbery", "knife"]
     pred = predict(tiny_fit, horizon=2, seed=1)
-    harm = harm_draws(pred, load_weights("home_office", outcomes), load_fractions(None, outcomes))
-    dhi = dhi_table(harm_index(harm, "2014"))
+    w, f = load_weights("home_office", outcomes), load_fractions(None, outcomes)
+    dhi = harm_results(pred, w, f, "2014", tree=tiny_fit).table
     assert tuple(dhi.columns) == DHI_COLUMNS
-    for frame, stem in ((table, "forecast"), (dhi, "dhi")):
+    assert {"dhi", "attributable_index", "attributable_share"} <= set(dhi["quantity"])
+    panel = fit_panel(tiny_fit)
+    panel.attrs[PANEL_ATTR] = register_attr()
+    events = applied_events(panel)
+    frames = ((table, "forecast"), (dhi, "dhi"), (events, "exceptional_events"))
+    for frame, stem in frames:
         frame.to_csv(tmp_path / f"{stem}.csv", index=False)
         frame.to_parquet(tmp_path / f"{stem}.parquet", index=False)
     (tmp_path / "datapackage.json").write_text(json.dumps(datapackage()))
