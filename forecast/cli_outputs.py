@@ -284,8 +284,8 @@ def export(
 
     Example: forecast export fits/default/fit.nc --base 2016/17 --out export/
     """
+    from forecast.export_dir import export_to_dir
     from forecast.fit import load_fit
-    from forecast.pipeline import export_to_dir
 
     paths = export_to_dir(
         load_fit(fit_file), out, base, horizon, weights, seed, force, reference, with_events
