@@ -77,6 +77,25 @@ def _ar1(rng: np.random.Generator, n: int, t: int, rho: float, sd: float) -> np.
     return x
 
 
+def _enforcement(rng: np.random.Generator, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log enforcement effort per force and quarter (a slow AR(1) plus a force trend) and the
+    police officers it implies (about 220 per 100,000 around each force's own level)."""
+    n_f, total = pop.shape
+    effort = _ar1(rng, n_f, total, 0.9, 0.1)
+    effort = effort + rng.normal(0, 0.02, size=(n_f, 1)) * (np.arange(total)[None, :] - total / 2)
+    officers = pop / 1e5 * OFFICERS_PER_100K * np.exp(rng.normal(0, 0.15, (n_f, 1)) + effort)
+    return effort, officers
+
+
+def _fy_means(x: np.ndarray, periods: pd.PeriodIndex) -> np.ndarray:
+    """Financial-year means of quarterly values, at each year's last quarter (Jan-Mar); NaN else."""
+    out = np.full_like(x, np.nan)
+    for t, p in enumerate(periods):
+        if p.quarter == 1 and t >= 3:
+            out[:, t] = x[:, t - 3 : t + 1].mean(axis=1)
+    return out
+
+
 def _nb(rng: np.random.Generator, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Negative-binomial draws (mean mu, concentration phi) as a gamma-Poisson mixture."""
     return rng.poisson(rng.gamma(phi, mu / phi)).astype(float)
@@ -144,11 +163,7 @@ def simulate_panel(
     # (enforcement intensity), a load on enforcement effort that varies by force and over time
     # (officers per 100,000: slow AR(1) plus a force trend; published as financial-year means) and
     # a little time-varying noise the model does not have
-    e_rng = np.random.default_rng([seed, 11])
-    effort = _ar1(e_rng, n_f, total, 0.9, 0.1) + e_rng.normal(0, 0.02, size=(n_f, 1)) * (
-        np.arange(total)[None, :] - total / 2
-    )
-    officers = pop / 1e5 * OFFICERS_PER_100K * np.exp(e_rng.normal(0, 0.15, (n_f, 1)) + effort)
+    effort, officers = _enforcement(np.random.default_rng([seed, 11]), pop)
     a_pop = (a_obs * pop).sum(axis=0) / pop.sum(axis=0)
     indicator_counts = {}
     for name, (rate, loading, level_sd, enforce) in INDICATORS.items():
@@ -231,13 +246,8 @@ def simulate_panel(
                     "geography": "force",
                 },
             )
-        fy_end = np.array([p.quarter == 1 for p in periods_all])
-        mean_fy = np.full_like(officers, np.nan)
-        for t in np.flatnonzero(fy_end):
-            if t >= 3:
-                mean_fy[:, t] = officers[:, t - 3 : t + 1].mean(axis=1)
         out["police_officers_fy"] = xr.DataArray(
-            mean_fy[:, sl],
+            _fy_means(officers, periods_all)[:, sl],
             dims=(dims.FORCE, dims.PERIOD),
             attrs={
                 "unit": "officers (financial-year mean)",
