@@ -167,8 +167,9 @@ class AvailabilitySpec(_Strict):
         0.05, gt=0, description="HalfNormal scale of the force sd of effects"
     )
     regional: bool = True
-    # the AR(1) paths are centred (the path is the variable), each on its identified subspace
-    parameterisation: Literal["centred"] = "centred"
+    # the force AR(1) paths, each on its identified subspace: "centred" (the path is the variable)
+    # or "non_centred" in scale only (unit-innovation paths times their sd)
+    parameterisation: Literal["centred", "non_centred"] = "centred"
     # whether the national component of A enters the outcomes' link; false (default): the national
     # random-walk trend takes national movement, and the effect is identified from regional and
     # force deviations of availability (the two would otherwise trade off)

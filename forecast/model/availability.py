@@ -62,10 +62,14 @@ def subspace_correction(sigma, rho, n_t: int, n_rows: int, n_groups: int) -> pt.
     return 0.5 * n_groups * log_det + 0.5 * (n_rows - n_groups) * pt.log(mean_var)
 
 
-def constrained_ar1(name: str, sigma, rho, row_basis: np.ndarray, n_t: int) -> pt.TensorVariable:
-    """Centred AR(1) paths (rows, time) on the subspace spanned by `row_basis` across rows and the
-    zero-sum vectors over time: coordinates z, paths row_basis @ z @ time_basis', prior the AR(1)
-    density conditioned on the subspace."""
+def constrained_ar1(
+    name: str, sigma, rho, row_basis: np.ndarray, n_t: int, scaled: bool = False
+) -> pt.TensorVariable:
+    """AR(1) paths (rows, time) on the subspace spanned by `row_basis` across rows and the zero-sum
+    vectors over time: coordinates z, paths row_basis @ z @ time_basis', prior the AR(1) density
+    conditioned on the subspace. Centred (the path is the variable) or, with `scaled`, non-centred in
+    its scale only: unit-innovation paths times sigma (the persistence stays in their prior), which
+    decouples sigma from many weakly informed coordinates."""
     model = pm.modelcontext(None)
     if TIME_BASIS not in model.coords:
         model.add_coord(TIME_BASIS, list(range(n_t - 1)))
@@ -76,9 +80,10 @@ def constrained_ar1(name: str, sigma, rho, row_basis: np.ndarray, n_t: int) -> p
     time_basis = seen_basis(np.ones(n_t, bool))  # (T, T - 1) zero-sum over the quarters
     x = pt.dot(pt.dot(pt.as_tensor(row_basis), z), pt.as_tensor(time_basis.T))
     n_rows, n_free = row_basis.shape
-    prior = ar1_logp(x, sigma, rho) + subspace_correction(sigma, rho, n_t, n_rows, n_rows - n_free)
+    s = pt.ones(()) if scaled else sigma
+    prior = ar1_logp(x, s, rho) + subspace_correction(s, rho, n_t, n_rows, n_rows - n_free)
     pm.Potential(f"availability_{name}_ar1", prior - pm.logp(pm.Normal.dist(0.0, 1.0), z).sum())
-    return x
+    return x * sigma if scaled else x
 
 
 def latent_availability(
@@ -104,7 +109,8 @@ def latent_availability(
     n_f = len(data.forces)
     national = constrained_ar1("national", sigma[0], rho[0], np.ones((1, 1)), n_t)[0]
     group_of = data.region_of if spec.regional else np.zeros(n_f, int)
-    force = constrained_ar1("force", sigma[-1], rho[-1], group_basis(group_of), n_t)
+    scaled = spec.parameterisation == "non_centred"
+    force = constrained_ar1("force", sigma[-1], rho[-1], group_basis(group_of), n_t, scaled)
     a_raw = national[None, :] + force
     regional = None
     if spec.regional:

@@ -232,3 +232,22 @@ def test_measurement_table_lists_loadings_and_enforcement_with_intervals():
     crack = table.iloc[1]
     assert crack["q5"] < 1.5 < crack["q95"] and crack["sd"] == pytest.approx(0.2, rel=0.1)
     assert table.iloc[2]["mean"] == pytest.approx(0.3, abs=0.01)
+
+
+def test_scale_non_centred_force_paths_have_the_same_prior_as_centred_ones():
+    """Paths = sigma x unit-innovation paths: the density of x matches the centred one once the
+    Jacobian of the scaling (m log sigma over the m free coordinates) is counted."""
+    n_t, group_of = 7, np.array([0, 0, 1, 1, 1])
+    rows = group_basis(group_of)
+    basis = np.kron(rows, seen_basis(np.ones(n_t, bool)))
+    m = basis.shape[1]
+    x = (basis @ np.random.default_rng(13).normal(size=m)).reshape(len(group_of), n_t)
+    for sigma, rho in [(0.2, 0.5), (1.7, 0.9)]:
+        centred = ar1_logp(x, sigma, rho) + subspace_correction(sigma, rho, n_t, 5, 2)
+        unit = ar1_logp(x / sigma, 1.0, rho) + subspace_correction(1.0, rho, n_t, 5, 2)
+        assert float(centred.eval()) == pytest.approx(float(unit.eval()) - m * np.log(sigma))
+    text = load_spec("latent").to_toml().replace(
+        'parameterisation = "centred"', 'parameterisation = "non_centred"'
+    )
+    spec = parse_spec(text)
+    assert spec.availability.parameterisation == "non_centred"
