@@ -246,8 +246,10 @@ def test_scale_non_centred_force_paths_have_the_same_prior_as_centred_ones():
         centred = ar1_logp(x, sigma, rho) + subspace_correction(sigma, rho, n_t, 5, 2)
         unit = ar1_logp(x / sigma, 1.0, rho) + subspace_correction(1.0, rho, n_t, 5, 2)
         assert float(centred.eval()) == pytest.approx(float(unit.eval()) - m * np.log(sigma))
-    text = load_spec("latent").to_toml().replace(
-        'parameterisation = "centred"', 'parameterisation = "non_centred"'
+    text = (
+        load_spec("latent")
+        .to_toml()
+        .replace('parameterisation = "centred"', 'parameterisation = "non_centred"')
     )
     spec = parse_spec(text)
     assert spec.availability.parameterisation == "non_centred"
