@@ -151,9 +151,10 @@ class AvailabilitySpec(_Strict):
 
     `kind = "index"` uses an observed index variable; `kind = "none"` drops the availability link (the
     comparison model of backtests: same outcome model and quarters); `kind = "latent"` estimates A from
-    indicators: national + regional + force AR(1) components whose variances sum to 1 (A has unit
-    scale). The effect is a distributed lag over quarters `lag`..`max_lag`: a total effect per outcome
-    times lag weights (Dirichlet, shared across outcomes), optionally varying by force.
+    indicators and enforcement series: national + regional + force AR(1) components by persistence
+    and innovation sd (see :mod:`forecast.model.availability`). The effect is a distributed lag over
+    quarters `lag`..`max_lag`: a total effect per outcome times lag weights (Dirichlet, shared across
+    outcomes), optionally varying by force.
     """
 
     kind: Literal["index", "latent", "none"] = "index"
