@@ -205,12 +205,16 @@ def summarise(
 
 
 def relative_crps(scores: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Mean CRPS of each model relative to `reference` on the same forecasts (< 1: better)."""
+    """Mean CRPS of each model relative to `reference` on the same forecasts (< 1: better), two ways:
+    `relative_crps`, the ratio of the means (large series weigh most), and `scaled_crps`, the mean
+    over series (area x outcome) of each series' mean CRPS over the reference's, so the Met does not
+    decide the comparison alone."""
     key = ["origin", dims.AREA, dims.OUTCOME, "horizon"]
     ref = scores[scores["model"] == reference].set_index(key)["crps"]
     rows = []
     for (model, level, outcome), part in scores.groupby(["model", "area_level", dims.OUTCOME]):
         both = part.set_index(key)["crps"].to_frame("crps").join(ref.rename("ref"), how="inner")
+        series = both.groupby(level=dims.AREA)[["crps", "ref"]].mean()
         rows.append(
             {
                 "model": model,
@@ -218,6 +222,7 @@ def relative_crps(scores: pd.DataFrame, reference: str) -> pd.DataFrame:
                 "outcome": outcome,
                 "crps": both["crps"].mean(),
                 "relative_crps": both["crps"].mean() / both["ref"].mean(),
+                "scaled_crps": float((series["crps"] / series["ref"]).mean()),
             }
         )
     return pd.DataFrame(rows)

@@ -19,6 +19,7 @@ from forecast.backtest import (
     backtest_config,
     choose_origins,
     load_scores,
+    relative_crps,
     truncate,
     without_link,
 )
@@ -120,3 +121,28 @@ def test_no_link_comparison_is_the_same_spec_without_the_link():
     for part in same:
         assert getattr(plain, part) == getattr(spec, part), part
     assert plain.trend.regional == spec.trend.regional
+
+
+def test_scaled_crps_weighs_every_series_alike_where_the_ratio_of_means_follows_the_largest():
+    rows = []
+    for origin in ("2020Q1", "2020Q2"):
+        for area, crps_model, crps_ref in (
+            ("Metropolitan Police", 200.0, 100.0),
+            ("Dyfed-Powys", 1.0, 4.0),
+        ):
+            for model, crps in (("m", crps_model), ("seasonal_naive", crps_ref)):
+                rows.append(
+                    {
+                        "model": model,
+                        "origin": origin,
+                        "area": area,
+                        "area_level": "force",
+                        "outcome": "robbery",
+                        "horizon": 1,
+                        "crps": crps,
+                    }
+                )
+    table = relative_crps(pd.DataFrame(rows), "seasonal_naive").set_index("model")
+    assert table.loc["m", "relative_crps"] == pytest.approx(201.0 / 104.0)
+    assert table.loc["m", "scaled_crps"] == pytest.approx((2.0 + 0.25) / 2)
+    assert table.loc["seasonal_naive", "scaled_crps"] == pytest.approx(1.0)
