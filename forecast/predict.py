@@ -204,6 +204,32 @@ def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> n
     return rng.poisson(rng.gamma(phi, mu / phi))
 
 
+def condition_on_windows(
+    count: np.ndarray, eta: np.ndarray, data: ModelData, rng: np.random.Generator
+) -> np.ndarray:
+    """History draws that add up to every observed window sum (financial-year knife, rolling years):
+    a window's quarters are drawn multinomially given its recorded total, with probabilities
+    proportional to each draw's quarterly means, so the quarters a series is only known through
+    sums stay consistent with what was published. Windows with a quarterly observation inside are
+    left as drawn (their quarters are known already). `count` and `eta` are (sample, force, period,
+    outcome); changed in place and returned."""
+    observed = data.observed
+    for w in data.windowed:
+        if w.cells.f_idx is None:  # cells over several forces: no single force to split
+            continue
+        for y, f, quarters in zip(w.cells.y, w.cells.f_idx, w.cells.t_idx, strict=True):
+            if observed[f, quarters, w.outcome].any():
+                continue
+            mu = np.exp(
+                eta[:, f, quarters, w.outcome]
+                - eta[:, f, quarters, w.outcome].max(axis=1, keepdims=True)
+            )
+            count[:, f, quarters, w.outcome] = rng.multinomial(
+                int(y), mu / mu.sum(axis=1, keepdims=True)
+            )
+    return count
+
+
 def _walk_on(
     post: xr.Dataset, name: str, var_dims: tuple[str, ...], horizon: int, rng
 ) -> np.ndarray:
@@ -295,14 +321,17 @@ def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projec
 
 
 def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.Dataset:
-    """Draws of counts for the modelled history and `horizon` future quarters, per force.
+    """Draws of counts for the modelled history and `horizon` future quarters, per force; history
+    quarters known only through window sums add up to those sums (`condition_on_windows`).
 
     Returns a Dataset with ``count`` (chain, draw, force, period, outcome; non-negative integers),
     ``availability`` (chain, draw, force, period: fitted or observed, then projected),
     ``population`` and ``observed`` (NaN in the future), and a ``horizon`` coord (0 = history).
     """
     proj = project(tree, horizon, _rng(tree, seed))
-    count = _sample_counts(proj.post, proj.spec, proj.log_rate(), _rng(tree, seed, 1))
+    eta = proj.log_rate()
+    count = _sample_counts(proj.post, proj.spec, eta, _rng(tree, seed, 1))
+    count = condition_on_windows(count, eta, proj.data, _rng(tree, seed, 2))
     out = _as_dataset(proj, count.astype(np.int64))
     out.attrs[SEED_ATTR] = _base_seed(tree, seed)  # re-projects the same draws (attributable harm)
     return out

@@ -220,3 +220,57 @@ def test_market_specs_measure_their_own_market_and_skip_absent_optional_series(s
     # the simulated panel has drug deaths (an opiate-dominated series) but no admissions
     crack_heroin = [*general, "seizures_crack", "seizures_heroin", "drug_deaths_3y"]
     assert used["latent_crack_heroin"] == crack_heroin
+
+
+def test_window_conditioning_adds_history_draws_up_to_each_recorded_sum(mixed):
+    from forecast.predict import condition_on_windows
+
+    panel, _ = mixed
+    data = prepare_data(panel, parse_spec(OBSERVATIONS))
+    rng = np.random.default_rng(0)
+    n_s, (n_f, n_t, n_k) = 4000, data.count.shape
+    eta = rng.normal(2.0, 0.5, size=(n_s, n_f, n_t, n_k))
+    before = rng.poisson(np.exp(eta))
+    after = condition_on_windows(before.copy(), eta, data, np.random.default_rng(1))
+    knife = next(w for w in data.windowed if w.name == "knife_fy")
+    rolling = next(w for w in data.windowed if w.name == "robbery_rolling_year")
+    touched = np.zeros(before.shape[1:], bool)
+    for w in (knife, rolling):
+        for y, f, quarters in zip(w.cells.y, w.cells.f_idx, w.cells.t_idx, strict=True):
+            if data.observed[f, quarters, w.outcome].any():
+                continue
+            sums = after[:, f, quarters, w.outcome].sum(axis=1)
+            assert (sums == y).all()
+            touched[f, quarters, w.outcome] = True
+    assert touched[:, :, knife.outcome].sum() == 4 * len(knife.cells.y)
+    # each draw splits its total in proportion to that draw's quarterly means
+    y, f, quarters = knife.cells.y[0], knife.cells.f_idx[0], knife.cells.t_idx[0]
+    mu = np.exp(eta[:, f, quarters, knife.outcome])
+    expected = y * mu / mu.sum(axis=1, keepdims=True)
+    share = (after[:, f, quarters, knife.outcome] - expected).mean(axis=0) / np.sqrt(y)
+    assert np.abs(share).max() < 0.05
+    # every other cell is the unconditional draw it was
+    assert (after[:, ~touched] == before[:, ~touched]).all()
+
+
+@pytest.mark.slow
+def test_predicted_knife_history_sums_to_the_published_financial_years(mixed):
+    from forecast.fit import fit, sampler_settings
+    from forecast.predict import predict
+
+    panel, _ = mixed
+    spec = parse_spec(OBSERVATIONS)
+    tree = fit(panel, spec, sampler_settings(spec, draws=20, tune=30, chains=1), progress=False)
+    pred = predict(tree, horizon=2, seed=3)
+    knife = pred["count"].sel(outcome="knife")
+    fy = panel["knife_fy"]
+    checked = 0
+    for force in fy["force"].values:
+        for end in fy.sel(force=force).dropna("period")["period"].values:
+            quarters = [end - i for i in range(4)]
+            if quarters[-1] < pred.indexes["period"][0]:
+                continue
+            total = knife.sel(force=force, period=quarters).sum("period")
+            assert (total == float(fy.sel(force=force, period=end))).all(), (force, end)
+            checked += 1
+    assert checked >= 5 * len(fy["force"])
