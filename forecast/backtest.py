@@ -39,9 +39,9 @@ class BacktestConfig:
     spec: str = "default"
     horizon: int = 4
     origins: tuple[str, ...] = ()
-    draws: int = 500
-    tune: int = 400
-    chains: int = 4
+    draws: int | None = None  # None: the spec's own sampler settings
+    tune: int | None = None
+    chains: int | None = None
     seed: int = 1
     models: tuple[str, ...] = ("model", NO_LINK, "seasonal_naive", "ets")
     baseline_draws: int = 1000
@@ -96,10 +96,33 @@ def without_link(spec: ModelSpec) -> ModelSpec:
     return ModelSpec.model_validate(data)
 
 
+def fit_gates(tree: xr.DataTree, spec: ModelSpec) -> dict[str, float | bool]:
+    """The convergence figures of one origin's fit and whether they pass the spec's gates, so a
+    backtest can flag origins whose forecasts come from a fit that did not converge."""
+    from forecast.diagnostics import summarise_diagnostics
+
+    s, g = summarise_diagnostics(tree), spec.gates
+    passed = (
+        s.max_rhat <= g.max_rhat
+        and s.divergences <= g.max_divergences
+        and min(s.min_ess_bulk, s.min_ess_tail) >= g.min_ess
+        and not s.min_bfmi < g.min_bfmi  # NaN E-BFMI (one draw) is not a failure
+    )
+    return {
+        "fit_max_rhat": s.max_rhat,
+        "fit_min_ess_bulk": s.min_ess_bulk,
+        "fit_min_ess_tail": s.min_ess_tail,
+        "fit_divergences": s.divergences,
+        "fit_min_bfmi": s.min_bfmi,
+        "fit_gates_passed": bool(passed),
+    }
+
+
 def _model_draws(
     train: xr.Dataset, spec: ModelSpec, config: BacktestConfig, periods, progress: bool
-) -> xr.DataArray:
-    """Forecast draws per area (area, period, outcome, sample) from a fit of `spec`."""
+) -> tuple[xr.DataArray, dict]:
+    """Forecast draws per area (area, period, outcome, sample) from a fit of `spec`, and the fit's
+    gates (`fit_gates`)."""
     from forecast.fit import fit, sampler_settings
     from forecast.predict import aggregate_areas, predict
 
@@ -109,7 +132,7 @@ def _model_draws(
     tree = fit(train, spec, sampler, progress=progress)
     pred = predict(tree, horizon=config.horizon, seed=config.seed)
     areas = aggregate_areas(pred.sel({dims.PERIOD: periods}))
-    return areas[dims.COUNT].stack(sample=("chain", "draw"))
+    return areas[dims.COUNT].stack(sample=("chain", "draw")), fit_gates(tree, spec)
 
 
 def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataFrame:
@@ -133,7 +156,7 @@ def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataF
     for model in config.models:
         if model in ("model", NO_LINK):
             model_spec = spec if model == "model" else without_link(spec)
-            da = _model_draws(train, model_spec, config, periods, progress=False)
+            da, gates = _model_draws(train, model_spec, config, periods, progress=False)
             da = da.assign_coords(horizon=(dims.PERIOD, np.arange(1, config.horizon + 1)))
             flat = da.swap_dims({dims.PERIOD: "horizon"}).transpose(*key, "sample")
             index = pd.MultiIndex.from_product([flat.indexes[d] for d in key], names=key)
@@ -144,7 +167,7 @@ def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataF
             sub = truth[keep].reset_index(drop=True)
             draws = values[rows[keep].astype(int)]
             name = spec.name if model == "model" else NO_LINK
-            frames.append(_score_frame(name, sub, draws, origin, rng))
+            frames.append(_score_frame(name, sub, draws, origin, rng).assign(**gates))
     baselines = [m for m in config.models if m in ("seasonal_naive", "ets")]
     if baselines:
         from forecast.baselines import baseline_draws
@@ -202,6 +225,27 @@ def summarise(
         }
     )
     return table.reset_index()
+
+
+GATE_COLUMNS = (
+    "fit_max_rhat",
+    "fit_min_ess_bulk",
+    "fit_min_ess_tail",
+    "fit_divergences",
+    "fit_min_bfmi",
+    "fit_gates_passed",
+)
+
+
+def origin_gates(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per fitted model and origin: its convergence figures and whether it passed its spec's
+    gates (empty for scores written before backtests recorded them)."""
+    if "fit_gates_passed" not in scores:
+        return pd.DataFrame(columns=["model", "origin", *GATE_COLUMNS])
+    fitted = scores[scores["fit_gates_passed"].notna()]
+    table = fitted.groupby(["model", "origin"])[list(GATE_COLUMNS)].first().reset_index()
+    table["fit_gates_passed"] = table["fit_gates_passed"].astype(bool)
+    return table
 
 
 def relative_crps(scores: pd.DataFrame, reference: str) -> pd.DataFrame:

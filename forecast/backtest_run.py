@@ -25,6 +25,7 @@ from forecast.backtest import (
     BacktestError,
     load_scores,
     origin_file,
+    origin_gates,
     relative_crps,
     run_origin,
     summarise,
@@ -191,6 +192,19 @@ class BacktestOutputs:
 
     table: pd.DataFrame
     paths: dict[str, Path] = field(default_factory=dict)
+    gates: pd.DataFrame | None = None  # per fitted model and origin (`origin_gates`)
+
+    def failed_origins(self) -> list[str]:
+        """'model origin (figures)' for every origin whose fit failed its spec's gates."""
+        if self.gates is None or not len(self.gates):
+            return []
+        bad = self.gates[~self.gates["fit_gates_passed"]]
+        return [
+            f"{r.model} {r.origin} (max R-hat {r.fit_max_rhat:.3f}, min ESS bulk "
+            f"{r.fit_min_ess_bulk:.0f} / tail {r.fit_min_ess_tail:.0f}, "
+            f"{int(r.fit_divergences)} divergences)"
+            for r in bad.itertuples()
+        ]
 
 
 def backtest_outputs(scores: pd.DataFrame, out: Path) -> BacktestOutputs:
@@ -215,4 +229,7 @@ def backtest_outputs(scores: pd.DataFrame, out: Path) -> BacktestOutputs:
     if "seasonal_naive" in set(scores["model"]):
         rel = relative_crps(scores, "seasonal_naive")
         paths["relative"] = _write_csv(rel, out / "relative_crps.csv", True)
-    return BacktestOutputs(table, paths)
+    gates = origin_gates(scores)
+    if len(gates):
+        paths["gates"] = _write_csv(gates, out / "origin_gates.csv", True)
+    return BacktestOutputs(table, paths, gates)

@@ -25,9 +25,16 @@ def backtest(
         typer.Option(help="Explicit origin quarter (repeatable); overrides --origins."),
     ] = None,
     horizon: Annotated[int, typer.Option(help="Quarters ahead scored at each origin.")] = 4,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain at each origin.")] = 500,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 400,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = 4,
+    draws: Annotated[
+        int | None,
+        typer.Option(help="Posterior draws per chain at each origin [default: the spec's]."),
+    ] = None,
+    tune: Annotated[
+        int | None, typer.Option(help="Tuning steps per chain [default: the spec's].")
+    ] = None,
+    chains: Annotated[
+        int | None, typer.Option(help="Chains per fit [default: the spec's].")
+    ] = None,
     models: Annotated[
         str, typer.Option(help="Comma-separated: model, no_link, seasonal_naive, ets.")
     ] = "model,no_link,seasonal_naive,ets",
@@ -77,7 +84,9 @@ def backtest(
     def summaries(scores, stage: Path) -> None:
         res = backtest_outputs(scores, stage)
         written.update(
-            table=res.table, paths={k: out / p.relative_to(stage) for k, p in res.paths.items()}
+            table=res.table,
+            paths={k: out / p.relative_to(stage) for k, p in res.paths.items()},
+            failed=res.failed_origins(),
         )
 
     run_backtest(
@@ -87,6 +96,10 @@ def backtest(
     print_frame(
         written["table"].round(3), "mean scores by model and outcome (all origins and horizons)"
     )
+    for line in written["failed"]:
+        out_console.print(
+            f"[yellow]warning:[/] fit failed its gates: {escape(line)}", highlight=False
+        )
 
 
 @app.command()

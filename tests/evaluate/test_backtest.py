@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from forecast.backtest import (
+    GATE_COLUMNS,
     BacktestError,
     backtest_config,
     choose_origins,
@@ -80,6 +81,13 @@ def test_killed_backtest_resumes_only_the_missing_origins(panel_file, tmp_path):
     assert set(scores["origin"]) == {"2015Q2", "2015Q3", "2015Q4"}
     assert set(scores["model"]) == {"default", "seasonal_naive"}
     assert (out / "scores_summary.csv").exists() and (out / "pit.png").exists()
+    # each origin's fit is recorded with its gates; one chain of 30 draws has no R-hat: flagged
+    gates = pd.read_csv(out / "origin_gates.csv")
+    assert list(gates.columns) == ["model", "origin", *GATE_COLUMNS]
+    assert gates["origin"].tolist() == ["2015Q2", "2015Q3", "2015Q4"]
+    assert set(gates["model"]) == {"default"} and not gates["fit_gates_passed"].any()
+    assert (gates["fit_min_ess_bulk"] > 0).all() and (gates["fit_divergences"] >= 0).all()
+    assert rerun.stdout.count("fit failed its gates: default 2015Q") == 3
     # a rerun with other settings into the same directory is refused
     other = subprocess.run([*args[:-1], "model"], capture_output=True, text=True, timeout=60)
     assert other.returncode == 1 and "holds a backtest with other settings" in other.stderr
