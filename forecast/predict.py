@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
-from forecast.errors import ForecastError
+from forecast.core import dims
+from forecast.core.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
+from forecast.core.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
 from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prepare_data
 from forecast.spec import ModelSpec

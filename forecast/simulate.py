@@ -29,12 +29,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.errors import ForecastError
-from forecast.forces import force_register, normalise_forces
-from forecast.panel import make_panel
-from forecast.periods import quarter_range
-from forecast.posterior import within_sd
+from forecast.core import dims
+from forecast.core.errors import ForecastError
+from forecast.core.forces import force_register, normalise_forces
+from forecast.core.periods import quarter_range
+from forecast.core.scale import within_sd
+from forecast.ingest.panel import make_panel
 
 DEFAULT_EFFECTS = {"homicide": 0.10, "robbery": 0.08, "knife": 0.12}
 BASE_RATE_PER_100K = {"homicide": 0.3, "robbery": 30.0, "knife": 15.0}

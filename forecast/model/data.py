@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.errors import DataError, ForecastWarning, SpecError
-from forecast.events import remove_events
+from forecast.core import dims
+from forecast.core.errors import DataError, ForecastWarning, SpecError
+from forecast.ingest.events import remove_events
 from forecast.model.breaks import Shock, Step, read_breaks
 from forecast.model.enforcement import enforcement_covariates
 from forecast.model.windows import centring_weights, non_overlapping

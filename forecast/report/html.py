@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast import dims
+from forecast.core import dims
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1b1b1b; }

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.errors import SpecError
+from forecast.core.errors import SpecError
 from forecast.model import build_model, prepare_data
 from forecast.model.availability import ar1_logp, group_basis, subspace_correction
 from forecast.model.components import seen_basis
