@@ -16,6 +16,7 @@ from forecast.cli.options import (
     Draws,
     FitFile,
     Force,
+    Horizon,
     PredictSeed,
     Sampler,
     Seed,
@@ -186,7 +187,7 @@ def fit(
 def predict(
     fit_file: FitFile,
     out: Annotated[Path, typer.Option(help="Directory for forecast.csv/.parquet and draws.")],
-    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    horizon: Horizon = 4,
     seed: PredictSeed = None,
     charts: Annotated[
         str,

@@ -29,6 +29,7 @@ Chains = Annotated[int | None, typer.Option(help="Number of chains (default: the
 Sampler = Annotated[
     str | None, typer.Option("--sampler", help="nutpie (default), pymc or numpyro.")
 ]
+Horizon = Annotated[int, typer.Option(help="Quarters ahead to forecast.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace existing output files.")]
 Reference = Annotated[
     str,

@@ -15,6 +15,7 @@ from forecast.cli.options import (
     Draws,
     FitFile,
     Force,
+    Horizon,
     PredictSeed,
     Reference,
     Seed,
@@ -28,6 +29,39 @@ from forecast.cli.options import (
 )
 from forecast.core.errors import ForecastError
 
+Weights = Annotated[str, typer.Option(help="DHI weights: home_office, cambridge or a CSV.")]
+# the options of `publish`
+Manifest = Annotated[
+    Path | None, typer.Argument(help="Ingest manifest (TOML); or give --panel instead.")
+]
+Period = Annotated[str, typer.Option(help="Last data quarter of the publication, e.g. 2024Q2.")]
+BundleDir = Annotated[Path, typer.Option(help="Bundle directory (replaced atomically).")]
+PanelFile = Annotated[Path | None, typer.Option(help="An ingested panel file instead of MANIFEST.")]
+SpecName = Annotated[str, typer.Option(help="Spec name or TOML path.")]
+DhiBase = Annotated[
+    str | None, typer.Option(help="DHI base period (default: the first full financial year).")
+]
+BacktestDir = Annotated[
+    Path | None, typer.Option("--backtest", help="Backtest directory whose scores to attach.")
+]
+AllowFailedChecks = Annotated[
+    bool, typer.Option("--allow-failed-checks", help="Publish despite failed gates, marked.")
+]
+FitCache = Annotated[
+    Path | None,
+    typer.Option(
+        help="Fit cache: reuse a fit with the same inputs (default OUT/../.forecast-cache)."
+    ),
+]
+KeepOthers = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Write into a folder holding other files: they are kept, only forecast's own "
+        "files are replaced.",
+    ),
+]
+
 
 @guard
 def scenario(
@@ -36,7 +70,7 @@ def scenario(
         Path, typer.Argument(metavar="SCENARIO", help="Scenario TOML (see README 'Scenarios').")
     ],
     out: Annotated[Path, typer.Option(help="Directory for scenario.csv/.parquet and the chart.")],
-    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    horizon: Horizon = 4,
     seed: PredictSeed = None,
     force: Force = False,
 ) -> None:
@@ -78,7 +112,7 @@ def dhi(
         str,
         typer.Option(help="Base period = 100: a quarter (2016Q2), year (2016) or FY (2016/17)."),
     ],
-    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
+    horizon: Horizon = 4,
     weights: Annotated[
         str,
         typer.Option(
@@ -166,50 +200,22 @@ def _print_dhi(res, base: str, reference: str) -> None:
 
 @guard
 def publish(
-    manifest: Annotated[
-        Path | None, typer.Argument(help="Ingest manifest (TOML); or give --panel instead.")
-    ] = None,
-    period: Annotated[
-        str, typer.Option(help="Last data quarter of the publication, e.g. 2024Q2.")
-    ] = "",
-    out: Annotated[Path, typer.Option(help="Bundle directory (replaced atomically).")] = Path(
-        "publication"
-    ),
-    panel: Annotated[
-        Path | None, typer.Option(help="An ingested panel file instead of MANIFEST.")
-    ] = None,
-    spec: Annotated[str, typer.Option(help="Spec name or TOML path.")] = "realdata",
-    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
-    base: Annotated[
-        str | None, typer.Option(help="DHI base period (default: the first full financial year).")
-    ] = None,
-    weights: Annotated[
-        str, typer.Option(help="DHI weights: home_office, cambridge or a CSV.")
-    ] = "home_office",
-    backtest_dir: Annotated[
-        Path | None, typer.Option("--backtest", help="Backtest directory whose scores to attach.")
-    ] = None,
-    allow_failed_checks: Annotated[
-        bool, typer.Option("--allow-failed-checks", help="Publish despite failed gates, marked.")
-    ] = False,
-    cache: Annotated[
-        Path | None,
-        typer.Option(
-            help="Fit cache: reuse a fit with the same inputs (default OUT/../.forecast-cache)."
-        ),
-    ] = None,
+    manifest: Manifest = None,
+    period: Period = "",
+    out: BundleDir = Path("publication"),
+    panel: PanelFile = None,
+    spec: SpecName = "realdata",
+    horizon: Horizon = 4,
+    base: DhiBase = None,
+    weights: Weights = "home_office",
+    backtest_dir: BacktestDir = None,
+    allow_failed_checks: AllowFailedChecks = False,
+    cache: FitCache = None,
     draws: Draws = None,
     tune: Tune = None,
     chains: Chains = None,
     seed: Seed = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Write into a folder holding other files: they are kept, only forecast's own "
-            "files are replaced.",
-        ),
-    ] = False,
+    force: KeepOthers = False,
     reference: Reference = "base",
     with_events: WithEvents = False,
 ) -> None:
@@ -249,6 +255,11 @@ def publish(
     except PublishRefused as exc:
         print_frame(exc.failures, "failed checks")
         raise
+    _print_publication(res)
+
+
+def _print_publication(res) -> None:
+    """Notes, the failed checks a marked bundle was published with, and where the bundle is."""
     for note in res.notes:
         out_console.print(f"  note: {note}", highlight=False, markup=False)
     if len(res.failures):
@@ -270,10 +281,8 @@ def export(
     fit_file: FitFile,
     out: Annotated[Path, typer.Option(help="Directory for the exported tables.")],
     base: Annotated[str, typer.Option(help="DHI base period: 2016Q2, 2016 or 2016/17.")],
-    horizon: Annotated[int, typer.Option(help="Quarters ahead to forecast.")] = 4,
-    weights: Annotated[
-        str, typer.Option(help="DHI weights: home_office, cambridge or a CSV.")
-    ] = "home_office",
+    horizon: Horizon = 4,
+    weights: Weights = "home_office",
     seed: PredictSeed = None,
     force: Force = False,
     reference: Reference = "base",

@@ -242,6 +242,29 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
     The frame's index is taken as the data row number (0 = the line after the header), so a reader that
     drops blank lines keeps reporting the right line.
     """
+    need, outcomes = _required_columns(frame, where)
+    frame = _parse_cells(frame.copy(), where, outcomes)
+    indexed, forces, periods = _force_quarter_grid(frame, where)
+    shape = (len(forces), len(periods))
+    skip = (*need, *outcomes, *_RESERVED)
+    extra = _extra_columns(indexed, [c for c in frame.columns if c not in skip], shape, where)
+    ds = make_panel(
+        count=np.stack(
+            [indexed[k].to_numpy(dtype=float).reshape(shape) for k in outcomes], axis=-1
+        ),
+        population=indexed[dims.POPULATION].to_numpy(dtype=float).reshape(shape),
+        availability_index=indexed[dims.AVAILABILITY_INDEX].to_numpy(dtype=float).reshape(shape),
+        forces=forces,
+        periods=periods,
+        outcomes=tuple(outcomes),
+        extra=extra,
+        attrs={"source": where},
+    )
+    return validate_panel(ds, where)
+
+
+def _required_columns(frame: pd.DataFrame, where: str) -> tuple[list[str], list[str]]:
+    """The columns every panel table needs and the outcome columns it has; refuses an empty table."""
     need = [*_ID_COLUMNS, dims.POPULATION, dims.AVAILABILITY_INDEX]
     absent = [c for c in need if c not in frame.columns]
     if absent:
@@ -253,7 +276,12 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
         )
     if frame.empty:
         raise DataError(f"{where}: the table has a header but no rows")
-    frame = frame.copy()
+    return need, outcomes
+
+
+def _parse_cells(frame: pd.DataFrame, where: str, outcomes: list[str]) -> pd.DataFrame:
+    """Forces and quarters parsed, numbers checked (counts whole and >= 0); the first bad cell is
+    refused by row and column."""
 
     def cell(i, col: str) -> str:
         return f"{where}, row {int(i) + 2}, column {col}"
@@ -284,6 +312,13 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
                 v = raw.at[i] if isinstance(raw.at[i], str) else float(vals.at[i])
                 raise DataError(f"{cell(i, col)}: " + template.format(v=v))
         frame[col] = vals
+    return frame
+
+
+def _force_quarter_grid(
+    frame: pd.DataFrame, where: str
+) -> tuple[pd.DataFrame, list, pd.PeriodIndex]:
+    """The rows on the full force x quarter grid; a repeated or a missing force-quarter is refused."""
     dup = frame.duplicated(list(_ID_COLUMNS))
     if dup.any():
         i = dup.index[dup.to_numpy()][0]
@@ -299,30 +334,21 @@ def panel_from_frame(frame: pd.DataFrame, where: str = "table") -> xr.Dataset:
             f"{where}: no row for force {f!r}, period {p}; every force needs every quarter "
             "(leave counts empty for a missing cell)"
         )
-    indexed = indexed.reindex(full)
-    shape = (len(forces), len(periods))
+    return indexed.reindex(full), forces, periods
+
+
+def _extra_columns(
+    indexed: pd.DataFrame, columns: list[str], shape: tuple[int, int], where: str
+) -> dict[str, xr.DataArray]:
+    """Other numeric columns (indicators) as (force, period) arrays; non-numeric ones are ignored."""
     extra = {}
-    for c in frame.columns:
-        if c in (*need, *outcomes, *_RESERVED):
-            continue
+    for c in columns:
         values = pd.to_numeric(indexed[c], errors="coerce")
         if (values.isna() & indexed[c].notna()).any():
             log.info("%s: column %r is not numeric; ignored", where, c)
             continue
         extra[c] = xr.DataArray(values.to_numpy().reshape(shape), dims=(dims.FORCE, dims.PERIOD))
-    ds = make_panel(
-        count=np.stack(
-            [indexed[k].to_numpy(dtype=float).reshape(shape) for k in outcomes], axis=-1
-        ),
-        population=indexed[dims.POPULATION].to_numpy(dtype=float).reshape(shape),
-        availability_index=indexed[dims.AVAILABILITY_INDEX].to_numpy(dtype=float).reshape(shape),
-        forces=forces,
-        periods=periods,
-        outcomes=tuple(outcomes),
-        extra=extra,
-        attrs={"source": where},
-    )
-    return validate_panel(ds, where)
+    return extra
 
 
 def panel_long(ds: xr.Dataset) -> pd.DataFrame:

@@ -8,7 +8,8 @@ from scipy import stats
 
 from forecast.core.errors import SpecError
 from forecast.model import build_model, prepare_data
-from forecast.simulate import mixed_frequency, simulate_panel
+from forecast.simulate import simulate_panel
+from forecast.simulate_shapes import mixed_frequency
 from forecast.spec import load_spec, parse_spec
 
 OBSERVATIONS = (
