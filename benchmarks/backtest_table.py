@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.backtest import load_scores, relative_crps, summarise
+from forecast.evaluate.backtest import load_scores, relative_crps, summarise
 
 LEVELS = ("force", "region", "national")
 

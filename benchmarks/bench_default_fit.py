@@ -30,9 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from forecast.core.forces import force_register
 from forecast.diagnostics import diagnostics_table, summarise_diagnostics
 from forecast.fit import fit, package_versions, sampler_settings
-from forecast.forces import force_register
 from forecast.posterior import effects_table
 from forecast.simulate import simulate_panel
 from forecast.spec import load_spec

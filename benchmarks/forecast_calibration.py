@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast.evaluate.scores import coverage, pit_coverage, randomised_pit
 from forecast.fit import fit, sampler_settings
 from forecast.predict import aggregate_areas, predict
-from forecast.scores import coverage, pit_coverage, randomised_pit
 from forecast.simulate import simulate_panel
 from forecast.spec import load_spec
 

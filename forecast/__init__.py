@@ -14,17 +14,17 @@ _API = {
     "diagnostics_table": "forecast.diagnostics",
     "effects_table": "forecast.posterior",
     "fit": "forecast.fit",
-    "force_register": "forecast.forces",
+    "force_register": "forecast.core.forces",
     "load_fit": "forecast.fit",
-    "load_panel": "forecast.panel",
+    "load_panel": "forecast.ingest.panel",
     "load_spec": "forecast.spec",
-    "normalise_force": "forecast.forces",
+    "normalise_force": "forecast.core.forces",
     "predict": "forecast.predict",
     "save_fit": "forecast.fit",
-    "save_panel": "forecast.panel",
+    "save_panel": "forecast.ingest.panel",
     "simulate_panel": "forecast.simulate",
-    "summary_table": "forecast.export",
-    "write_table": "forecast.export",
+    "summary_table": "forecast.outputs.export",
+    "write_table": "forecast.outputs.export",
 }
 
 __all__ = sorted(_API)

@@ -12,7 +12,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from forecast import dims
+from forecast.core import dims
 from forecast.model import build_model
 from forecast.spec import ModelSpec
 

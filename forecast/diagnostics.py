@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.errors import DiagnosticsError
+from forecast.core.errors import DiagnosticsError
 
 KEY_PARAMETER = "availability_beta"
 

@@ -23,10 +23,10 @@ import pymc as pm
 import xarray as xr
 from pydantic import ValidationError
 
-from forecast.errors import DataError, ForecastError, SpecError
-from forecast.io import write_atomic
+from forecast.core.errors import DataError, ForecastError, SpecError
+from forecast.core.io import write_atomic
+from forecast.ingest.panel import panel_hash, periods_from_str, periods_to_str, validate_panel
 from forecast.model import build_model
-from forecast.panel import panel_hash, periods_from_str, periods_to_str, validate_panel
 from forecast.sampling_guard import check_complete, watch_interrupts
 from forecast.spec import ModelSpec, SamplerSpec, format_validation_error, parse_spec
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from forecast.errors import ForecastError, one_line
+from forecast.core.errors import ForecastError, one_line
 from forecast.spec import ModelSpec
 
 
@@ -40,7 +40,7 @@ def fit_or_reuse(
     """A fit of `panel` under `spec` (reused from `cache` when a valid matching entry exists, else
     made and cached), whether it was reused, and notes about cache entries that were refitted."""
     from forecast.fit import fit, save_fit
-    from forecast.panel import panel_hash
+    from forecast.ingest.panel import panel_hash
 
     digest = panel_hash(panel)
     path = Path(cache) / "fits" / fit_key(spec, digest) / "fit.nc" if cache else None

@@ -6,15 +6,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
+from forecast.core import dims
 
 EFFECT = "availability_effect_per_sd"
-
-
-def within_sd(a):
-    """The sd of availability's within-force variation over the panel (the part the model identifies),
-    the unit of `availability_effect_per_sd`; works on numpy arrays and tensors alike."""
-    return (a - a.mean(axis=-1, keepdims=True)).std()
 
 
 def effects_table(

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
-from forecast.errors import ForecastError
+from forecast.core import dims
+from forecast.core.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
+from forecast.core.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
 from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prepare_data
 from forecast.spec import ModelSpec
@@ -26,7 +26,7 @@ BREAK_STEP_VAR = "break_step"
 MAX_HORIZON = 40  # quarters (ten years): far beyond any useful forecast, and bounds the memory used
 AVAILABILITY = "availability"
 SEED_ATTR = "projection_seed"
-EXCLUDED = "excluded_events"  # victims taken out of `observed` (forecast.events)
+EXCLUDED = "excluded_events"  # victims taken out of `observed` (forecast.ingest.events)
 
 
 def _draws(post: xr.Dataset, name: str, *dim_order: str) -> np.ndarray:

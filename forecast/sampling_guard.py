@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import numpy as np
 import xarray as xr
 
-from forecast.errors import DataError, Interrupted
+from forecast.core.errors import DataError, Interrupted
 
 _NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 

@@ -24,17 +24,19 @@ The result is a DataTree: the panel in ``/panel``, parameters and latent paths i
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.errors import ForecastError
-from forecast.forces import force_register, normalise_forces
-from forecast.panel import make_panel
-from forecast.periods import quarter_range
-from forecast.posterior import within_sd
+from forecast.core import dims
+from forecast.core.errors import ForecastError
+from forecast.core.forces import force_register, normalise_forces
+from forecast.core.periods import quarter_range
+from forecast.core.scale import within_sd
+from forecast.ingest.panel import make_panel
+from forecast.simulate_shapes import published
 
 DEFAULT_EFFECTS = {"homicide": 0.10, "robbery": 0.08, "knife": 0.12}
 BASE_RATE_PER_100K = {"homicide": 0.3, "robbery": 30.0, "knife": 15.0}
@@ -87,15 +89,6 @@ def _enforcement(rng: np.random.Generator, pop: np.ndarray) -> tuple[np.ndarray,
     return effort, officers
 
 
-def _fy_means(x: np.ndarray, periods: pd.PeriodIndex) -> np.ndarray:
-    """Financial-year means of quarterly values, at each year's last quarter (Jan-Mar); NaN else."""
-    out = np.full_like(x, np.nan)
-    for t, p in enumerate(periods):
-        if p.quarter == 1 and t >= 3:
-            out[:, t] = x[:, t - 3 : t + 1].mean(axis=1)
-    return out
-
-
 def _nb(rng: np.random.Generator, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
     """Negative-binomial draws (mean mu, concentration phi) as a gamma-Poisson mixture."""
     return rng.poisson(rng.gamma(phi, mu / phi)).astype(float)
@@ -134,31 +127,100 @@ def simulate_panel(
     forces = normalise_forces(forces) if forces else list(reg["force"])
     effects = {**DEFAULT_EFFECTS, **(effects or {})}
     outcomes = dims.OUTCOMES
-    n_f, n_k = len(forces), len(outcomes)
     total = n_periods + holdout
-    n_all = total + lag  # pre-sample quarters so A[t - lag] exists from the first quarter
     periods_all = quarter_range(start, total)
+    pop = _population(rng, reg, forces, periods_all)
+    regions = reg.loc[forces, "region"].to_numpy()
+    uniq, r_idx = np.unique(regions, return_inverse=True)
+    a_obs, a_lag, index = _availability(rng, r_idx, len(uniq), total, lag, index_noise)
+    indicator_counts, officers, price = _indicators(rng, seed, reg, forces, pop, a_obs)
+    params, eta = _outcome_model(rng, outcomes, effects, pop, a_lag, periods_all)
+    regional_trend = None
+    if regional_trend_sd:
+        regional_trend = _regional_trend(
+            seed, regional_trend_sd, outcomes, len(uniq), total, lag, n_periods
+        )
+        eta = eta + regional_trend[:, r_idx, :].transpose(1, 2, 0)
+    break_rows = _apply_breaks(eta, breaks, forces, outcomes, periods_all)
+    counts = _nb(rng, np.exp(eta), np.broadcast_to(params.phi, eta.shape))
 
-    # population
+    def panel(sl: slice) -> xr.Dataset:
+        return make_panel(
+            count=counts[:, sl],
+            population=pop[:, sl],
+            availability_index=index[:, sl],
+            forces=forces,
+            periods=periods_all[sl],
+            extra=published(indicator_counts, officers, price, periods_all, sl, PUBLISHED),
+            attrs={
+                "source": "forecast.simulate",
+                "vintage": f"simulated seed {seed}",
+                "seed": seed,
+                "breaks": json.dumps(break_rows),
+            },
+        )
+
+    hist = slice(0, n_periods)
+    attrs = {"lag": lag, "index_noise": index_noise, "seed": seed}
+    truth = _truth(params, a_obs, forces, periods_all, hist, attrs)
+    if regional_trend is not None:
+        truth["trend_regional"] = xr.DataArray(
+            regional_trend[:, :, hist],
+            dims=(dims.OUTCOME, dims.GOR, dims.PERIOD),
+            coords={dims.GOR: list(uniq)},
+        )
+    tree = {"/panel": panel(hist), "/truth": truth}
+    if holdout:
+        tree["/future"] = panel(slice(n_periods, total))
+    return xr.DataTree.from_dict(tree)
+
+
+def _population(
+    rng: np.random.Generator, reg: pd.DataFrame, forces: list[str], periods_all: pd.PeriodIndex
+) -> np.ndarray:
+    """(force, quarter) population: the mid-2020 figure back/forward-cast at a drawn growth rate."""
+    n_f, total = len(forces), len(periods_all)
     pop2020 = reg.loc[forces, "population_mid2020"].to_numpy(dtype=float)
     growth = rng.normal(0.006, 0.003, size=n_f) / 4
     t2020 = (pd.Period("2020Q3", freq="Q") - periods_all[0]).n
-    pop = pop2020[:, None] * np.exp(growth[:, None] * (np.arange(total)[None, :] - t2020))
+    return pop2020[:, None] * np.exp(growth[:, None] * (np.arange(total)[None, :] - t2020))
 
-    # latent availability
-    regions = reg.loc[forces, "region"].to_numpy()
-    uniq, r_idx = np.unique(regions, return_inverse=True)
+
+def _availability(
+    rng: np.random.Generator,
+    r_idx: np.ndarray,
+    n_regions: int,
+    total: int,
+    lag: int,
+    index_noise: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Latent availability at each panel quarter and at t - lag (force, quarter), and the observed
+    index: national + regional + force AR(1) paths, standardised over the panel."""
+    n_f = len(r_idx)
+    n_all = total + lag  # pre-sample quarters so A[t - lag] exists from the first quarter
     s = np.arange(n_all)
     rise = 1.2 / (1 + np.exp(-(s - n_all * 0.45) / (n_all * 0.08)))
     national = _ar1(rng, 1, n_all, 0.85, 0.5)[0] + rise
-    regional = _ar1(rng, len(uniq), n_all, 0.7, 0.35)[r_idx]
+    regional = _ar1(rng, n_regions, n_all, 0.7, 0.35)[r_idx]
     force_dev = _ar1(rng, n_f, n_all, 0.6, 0.5)
     a_raw = national[None, :] + regional + force_dev
     a_all = (a_raw - a_raw.mean()) / a_raw.std()
     a_obs = a_all[:, lag:]  # A at each panel quarter
     a_lag = a_all[:, :total]  # A at quarter t - lag
     index = a_obs + rng.normal(0.0, index_noise, size=a_obs.shape)
+    return a_obs, a_lag, index
 
+
+def _indicators(
+    rng: np.random.Generator,
+    seed: int,
+    reg: pd.DataFrame,
+    forces: list[str],
+    pop: np.ndarray,
+    a_obs: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Indicator counts per force and quarter, police officers, and the national price index."""
+    n_f, total = pop.shape
     # indicators of availability (loadings > 0 except price), each with its own force levels
     # (enforcement intensity), a load on enforcement effort that varies by force and over time
     # (officers per 100,000: slow AR(1) plus a force trend; published as financial-year means) and
@@ -174,8 +236,34 @@ def simulate_panel(
     for name in ENGLAND_ONLY:
         indicator_counts[name][welsh] = np.nan
     price = 100 * np.exp(PRICE_LOADING * a_pop + rng.normal(0, 0.03, total))
+    return indicator_counts, officers, price
 
-    # outcome model
+
+@dataclass(frozen=True)
+class _Truth:
+    """The outcome model's parameters (arrays over outcomes; `u` is (force, outcome))."""
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    u: np.ndarray
+    sd_u: np.ndarray
+    season: np.ndarray  # (outcome, quarter)
+    trend: np.ndarray  # (outcome, quarter of the whole simulation)
+    sd_rw: np.ndarray
+    phi: np.ndarray
+
+
+def _outcome_model(
+    rng: np.random.Generator,
+    outcomes: tuple[str, ...],
+    effects: dict[str, float],
+    pop: np.ndarray,
+    a_lag: np.ndarray,
+    periods_all: pd.PeriodIndex,
+) -> tuple[_Truth, np.ndarray]:
+    """The outcome parameters and the (force, quarter, outcome) log mean of the counts."""
+    n_f, total = pop.shape
+    n_k = len(outcomes)
     alpha = np.log([BASE_RATE_PER_100K[k] for k in outcomes])
     beta = np.array([effects[k] for k in outcomes])
     sd_u = np.array([FORCE_SD[k] for k in outcomes])
@@ -196,15 +284,38 @@ def simulate_panel(
         + season[:, qoy].T[None, :, :]
         + trend.T[None, :, :]
     )
-    regional_trend = None
-    if regional_trend_sd:
-        sd_g = np.array([regional_trend_sd.get(k, 0.0) for k in outcomes])
-        g_rng = np.random.default_rng([seed, 7])
-        z = g_rng.normal(size=(n_k, len(uniq), total - 1))
-        g_steps = (z - z.mean(axis=1, keepdims=True)) * sd_g[:, None, None]
-        g_path = np.concatenate([np.zeros((n_k, len(uniq), 1)), np.cumsum(g_steps, axis=2)], axis=2)
-        regional_trend = g_path - g_path[:, :, lag:n_periods].mean(axis=2, keepdims=True)
-        eta = eta + regional_trend[:, r_idx, :].transpose(1, 2, 0)
+    return _Truth(alpha, beta, u, sd_u, season, trend, sd_rw, phi), eta
+
+
+def _regional_trend(
+    seed: int,
+    regional_trend_sd: dict[str, float],
+    outcomes: tuple[str, ...],
+    n_regions: int,
+    total: int,
+    lag: int,
+    n_periods: int,
+) -> np.ndarray:
+    """(outcome, region, quarter) random-walk deviations from the national trend, from their own
+    stream, summing to zero over regions and centred over the modelled quarters."""
+    n_k = len(outcomes)
+    sd_g = np.array([regional_trend_sd.get(k, 0.0) for k in outcomes])
+    g_rng = np.random.default_rng([seed, 7])
+    z = g_rng.normal(size=(n_k, n_regions, total - 1))
+    g_steps = (z - z.mean(axis=1, keepdims=True)) * sd_g[:, None, None]
+    g_path = np.concatenate([np.zeros((n_k, n_regions, 1)), np.cumsum(g_steps, axis=2)], axis=2)
+    return g_path - g_path[:, :, lag:n_periods].mean(axis=2, keepdims=True)
+
+
+def _apply_breaks(
+    eta: np.ndarray,
+    breaks: list[dict] | None,
+    forces: list[str],
+    outcomes: tuple[str, ...],
+    periods_all: pd.PeriodIndex,
+) -> list[dict]:
+    """Multiply the means by each recording break's factor (in place, on `eta`); the break register
+    rows that record them."""
     break_rows = []
     for b in breaks or ():
         f = forces.index(normalise_forces([b["force"]])[0])
@@ -221,85 +332,33 @@ def simulate_panel(
                 "reason": f"simulated step x{b['factor']}",
             }
         )
-    counts = _nb(rng, np.exp(eta), np.broadcast_to(phi, eta.shape))
+    return break_rows
 
-    def published(sl: slice) -> dict[str, xr.DataArray]:
-        """Indicators as published: quarterly, financial-year or pooled sums at their end quarter."""
-        out = {}
-        for name, (var, window, end_q) in PUBLISHED.items():
-            x = indicator_counts[name]
-            if window > 1:
-                sums = np.full_like(x, np.nan)
-                csum = np.cumsum(x, axis=1)
-                ends = [t for t in range(window - 1, total) if periods_all[t].quarter == end_q]
-                for t in ends:
-                    before = csum[:, t - window] if t >= window else 0.0
-                    sums[:, t] = csum[:, t] - before
-                x = sums
-            out[var] = xr.DataArray(
-                x[:, sl],
-                dims=(dims.FORCE, dims.PERIOD),
-                attrs={
-                    "unit": "count",
-                    "window_quarters": window,
-                    "aggregation": "quarter sum" if window == 1 else f"{window}-quarter sum",
-                    "geography": "force",
-                },
-            )
-        out["police_officers_fy"] = xr.DataArray(
-            _fy_means(officers, periods_all)[:, sl],
-            dims=(dims.FORCE, dims.PERIOD),
-            attrs={
-                "unit": "officers (financial-year mean)",
-                "window_quarters": 4,
-                "aggregation": "financial-year mean",
-                "geography": "force",
-            },
-        )
-        out["price_index"] = xr.DataArray(
-            price[sl],
-            dims=(dims.PERIOD,),
-            attrs={
-                "unit": "index",
-                "geography": "national",
-                "window_quarters": 1,
-                "description": "purity-adjusted Class A price (falls as availability rises)",
-            },
-        )
-        return out
 
-    def panel(sl: slice) -> xr.Dataset:
-        return make_panel(
-            count=counts[:, sl],
-            population=pop[:, sl],
-            availability_index=index[:, sl],
-            forces=forces,
-            periods=periods_all[sl],
-            extra=published(sl),
-            attrs={
-                "source": "forecast.simulate",
-                "vintage": f"simulated seed {seed}",
-                "seed": seed,
-                "breaks": json.dumps(break_rows),
-            },
-        )
-
-    hist = slice(0, n_periods)
-    # truth in the model's convention: the trend centred over the modelled quarters (the panel's from
-    # `lag` on), its mean moved into the intercept
-    level = trend[:, lag:n_periods].mean(axis=1)
-    truth = xr.Dataset(
+def _truth(
+    t: _Truth,
+    a_obs: np.ndarray,
+    forces: list[str],
+    periods_all: pd.PeriodIndex,
+    hist: slice,
+    attrs: dict,
+) -> xr.Dataset:
+    """The truth in the model's convention: the trend centred over the modelled quarters (the
+    panel's from `lag` on), its mean moved into the intercept."""
+    lag, outcomes = attrs["lag"], dims.OUTCOMES
+    level = t.trend[:, lag : hist.stop].mean(axis=1)
+    return xr.Dataset(
         {
             "availability": ((dims.FORCE, dims.PERIOD), a_obs[:, hist]),
-            "availability_beta": ((dims.OUTCOME,), beta),
-            "availability_effect_per_sd": ((dims.OUTCOME,), beta * within_sd(a_obs[:, hist])),
-            "intercept": ((dims.OUTCOME,), alpha + level),
-            "force_effect": ((dims.OUTCOME, dims.FORCE), u.T),
-            "force_sigma": ((dims.OUTCOME,), sd_u),
-            "season": ((dims.OUTCOME, dims.QUARTER), season),
-            "trend": ((dims.OUTCOME, dims.PERIOD), trend[:, hist] - level[:, None]),
-            "trend_sigma": ((dims.OUTCOME,), sd_rw),
-            "phi": ((dims.OUTCOME,), phi),
+            "availability_beta": ((dims.OUTCOME,), t.beta),
+            "availability_effect_per_sd": ((dims.OUTCOME,), t.beta * within_sd(a_obs[:, hist])),
+            "intercept": ((dims.OUTCOME,), t.alpha + level),
+            "force_effect": ((dims.OUTCOME, dims.FORCE), t.u.T),
+            "force_sigma": ((dims.OUTCOME,), t.sd_u),
+            "season": ((dims.OUTCOME, dims.QUARTER), t.season),
+            "trend": ((dims.OUTCOME, dims.PERIOD), t.trend[:, hist] - level[:, None]),
+            "trend_sigma": ((dims.OUTCOME,), t.sd_rw),
+            "phi": ((dims.OUTCOME,), t.phi),
         },
         coords={
             dims.FORCE: forces,
@@ -307,85 +366,5 @@ def simulate_panel(
             dims.OUTCOME: list(outcomes),
             dims.QUARTER: [1, 2, 3, 4],
         },
-        attrs={
-            "lag": lag,
-            "index_noise": index_noise,
-            "seed": seed,
-            "effects_scale": "log rate per sd of latent availability",
-        },
+        attrs={**attrs, "effects_scale": "log rate per sd of latent availability"},
     )
-    if regional_trend is not None:
-        truth["trend_regional"] = xr.DataArray(
-            regional_trend[:, :, hist],
-            dims=(dims.OUTCOME, dims.GOR, dims.PERIOD),
-            coords={dims.GOR: list(uniq)},
-        )
-    tree = {"/panel": panel(hist), "/truth": truth}
-    if holdout:
-        tree["/future"] = panel(slice(n_periods, total))
-    return xr.DataTree.from_dict(tree)
-
-
-def mixed_frequency(
-    panel: xr.Dataset,
-    rolling_forces: int = 10,
-    fy_outcome: str = "knife",
-    gap_force: str = "Greater Manchester",
-    gap: tuple[str, str] = ("2019Q3", "2019Q4"),
-) -> xr.Dataset:
-    """The awkward shapes real series come in, made from a simulated panel (for tests and studies):
-
-    - `fy_outcome` observed only as financial-year sums (``{outcome}_fy``, at Jan-Mar quarters);
-    - robbery of the first `rolling_forces` forces only as rolling 4-quarter sums
-      (``robbery_rolling_year``, every quarter);
-    - `gap_force` missing for the `gap` quarters in every series (registered as a 'missing' break).
-    Quarterly cells that are only seen through sums become NaN.
-    """
-    out = panel.copy(deep=True)
-    periods = out.indexes[dims.PERIOD]
-    count = out[dims.COUNT]
-
-    def window_sums(x: np.ndarray, window: int, ends: np.ndarray) -> np.ndarray:
-        sums = np.full_like(x, np.nan)
-        for t in np.flatnonzero(ends):
-            if t >= window - 1:
-                sums[:, t] = x[:, t - window + 1 : t + 1].sum(axis=1)  # NaN if any quarter is
-        return sums
-
-    fp = (dims.FORCE, dims.PERIOD)
-    k = count.sel({dims.OUTCOME: fy_outcome}).transpose(*fp).values
-    fy_end = np.array([p.quarter == 1 for p in periods])
-    on = np.array([gap[0] <= str(p) <= gap[1] for p in periods])
-    g = list(map(str, out[dims.FORCE].values)).index(gap_force)
-    k_gap = k.copy()
-    k_gap[g, on] = np.nan
-    attrs_fy = {"window_quarters": 4, "aggregation": "financial-year sum", "unit": "offences"}
-    out[f"{fy_outcome}_fy"] = xr.DataArray(window_sums(k_gap, 4, fy_end), dims=fp, attrs=attrs_fy)
-    r = count.sel({dims.OUTCOME: "robbery"}).transpose(*fp).values.copy()
-    r[g, on] = np.nan
-    rolling = np.full_like(r, np.nan)
-    rolling[:rolling_forces] = window_sums(r, 4, np.ones(len(periods), bool))[:rolling_forces]
-    out["robbery_rolling_year"] = xr.DataArray(
-        rolling,
-        dims=fp,
-        attrs={"window_quarters": 4, "aggregation": "rolling 4-quarter sum", "unit": "offences"},
-    )
-    values = out[dims.COUNT].values  # (force, period, outcome)
-    ki = list(map(str, out[dims.OUTCOME].values))
-    values[:, :, ki.index(fy_outcome)] = np.nan
-    values[:rolling_forces, :, ki.index("robbery")] = np.nan
-    values[g, on, :] = np.nan
-    out[dims.COUNT].values = values
-    rows = json.loads(out.attrs.get("breaks", "[]"))
-    rows.append(
-        {
-            "force": gap_force,
-            "series": "all",
-            "start": gap[0],
-            "end": gap[1],
-            "kind": "missing",
-            "reason": "simulated missing half-year",
-        }
-    )
-    out.attrs["breaks"] = json.dumps(rows)
-    return out

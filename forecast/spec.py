@@ -14,10 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from forecast import dims
-from forecast.errors import SpecError
-from forecast.resources import shipped_dir
-from forecast.tomltext import parse_toml
+from forecast.core import dims
+from forecast.core.errors import SpecError
+from forecast.core.resources import shipped_dir
+from forecast.core.tomltext import parse_toml
 
 SCHEMA_VERSION = 1
 

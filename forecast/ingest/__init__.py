@@ -1,1 +1,2 @@
-"""Readers for published statistics (one module per publisher format) and the panel they build."""
+"""Readers for published statistics (one module per publisher format), the panel they build
+(the canonical Dataset every later stage reads) and the exceptional-events register it carries."""

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.errors import DataError
-from forecast.forces import force_register, normalise_force
+from forecast.core.errors import DataError
+from forecast.core.forces import force_register, normalise_force
 from forecast.ingest import consistency, limits
 from forecast.ingest.schema import Column, check_column, check_columns, check_key, read_text
 

@@ -16,19 +16,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.errors import DataError, ForecastWarning
-from forecast.events import PANEL_ATTR as EVENTS_ATTR
-from forecast.events import register_attr
-from forecast.forces import force_register
+from forecast.core import dims
+from forecast.core.errors import DataError, ForecastWarning
+from forecast.core.forces import force_register
+from forecast.core.resources import shipped_dir
+from forecast.core.tomltext import read_toml
 from forecast.ingest import annual, national, ons_xlsx, regional
+from forecast.ingest.events import PANEL_ATTR as EVENTS_ATTR
+from forecast.ingest.events import register_attr
 from forecast.ingest.ho_prc import read_ho_prc, read_ho_prc_groups
 from forecast.ingest.manifest_paths import resolve_source, source_glob
 from forecast.ingest.mapping import offence_map
+from forecast.ingest.panel import make_panel, validate_panel
 from forecast.ingest.population import quarterly_population, read_ons_midyear
-from forecast.panel import make_panel, validate_panel
-from forecast.resources import shipped_dir
-from forecast.tomltext import read_toml
 
 ANNUAL_READERS = {
     **{kind: partial(annual.read_series_table, table=t) for kind, t in annual.TABLES.items()},

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.errors import DataError
-from forecast.forces import force_register
+from forecast.core.errors import DataError
+from forecast.core.forces import force_register
 from forecast.ingest.schema import cell
 
 

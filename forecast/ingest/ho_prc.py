@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError
-from forecast.forces import normalise_force
+from forecast.core.errors import DataError
+from forecast.core.forces import normalise_force
 from forecast.ingest import consistency, limits
 from forecast.ingest.mapping import series_of_codes
 from forecast.ingest.schema import Column, as_text, cell, check_columns, check_key, read_text

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.errors import DataError, ForecastWarning
-from forecast.forces import force_register
+from forecast.core.errors import DataError, ForecastWarning
+from forecast.core.forces import force_register
 from forecast.ingest.schema import cell
 
 SMALL_ADJUSTMENT = -2  # reclassification adjustments of -1 or -2 appear in any quarter
@@ -66,7 +66,7 @@ def within_region_population(values: pd.Series, regions: pd.Series, path: Path, 
 @cache
 def documented_adjustments() -> frozenset[tuple[str, str, int, str, float]]:
     """(force, financial year, quarter, offence code, count) of the larger documented adjustments."""
-    from forecast.resources import shipped_dir
+    from forecast.core.resources import shipped_dir
 
     table = pd.read_csv(shipped_dir("data") / ADJUSTMENTS_FILE, dtype=str, keep_default_na=False)
     return frozenset(

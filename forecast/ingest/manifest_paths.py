@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forecast.errors import DataError
+from forecast.core.errors import DataError
 
 
 def resolve_source(manifest: Path, i: int, kind: str, path: Path) -> Path:

@@ -6,7 +6,7 @@ from functools import cache
 
 import pandas as pd
 
-from forecast.resources import shipped_dir
+from forecast.core.resources import shipped_dir
 
 
 @cache

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError
-from forecast.forces import normalise_force
+from forecast.core.errors import DataError
+from forecast.core.forces import normalise_force
 from forecast.ingest import consistency, limits
 from forecast.ingest.annual import ROLLING
 from forecast.ingest.schema import Column, as_text, check_column, check_key

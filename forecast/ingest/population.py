@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError, ForecastWarning
-from forecast.forces import normalise_force
+from forecast.core.errors import DataError, ForecastWarning
+from forecast.core.forces import normalise_force
 from forecast.ingest import consistency, limits
 from forecast.ingest.schema import Column, cell, check_columns, check_key, read_text
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast import dims
-from forecast.errors import DataError
-from forecast.forces import force_register
+from forecast.core import dims
+from forecast.core.errors import DataError
+from forecast.core.forces import force_register
 from forecast.ingest import consistency, limits
 from forecast.ingest.annual import keep_rows, read_table
 from forecast.ingest.schema import Column, check_columns, check_key

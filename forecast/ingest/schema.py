@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.errors import DataError
-from forecast.forces import force_register
-from forecast.panel import NOT_AVAILABLE
+from forecast.core.errors import DataError
+from forecast.core.forces import force_register
+from forecast.ingest.panel import NOT_AVAILABLE
 
-# The official "not available" markers of the ONS and the Home Office (forecast.panel.NOT_AVAILABLE)
+# The official "not available" markers of the ONS and the Home Office (forecast.ingest.panel.NOT_AVAILABLE)
 # and an empty cell. Nothing else is read as missing: a cell holding any other text is an error.
 MARKERS = frozenset((*NOT_AVAILABLE, ""))
 MARKER_HINT = (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.errors import DataError
+from forecast.core.errors import DataError
 
 MAX_UNCOMPRESSED_MB = 256  # the largest published workbook we read expands to ~3 MB
 MAX_ROWS = 200_000  # per sheet; a force x quarter x offence table has ~25,000

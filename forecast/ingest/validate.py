@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.areas import NATIONAL
-from forecast.resources import shipped_dir
+from forecast.core import dims
+from forecast.core.areas import NATIONAL
+from forecast.core.resources import shipped_dir
 
 JUMP_RATIO = 0.5  # a cell below half (or above twice) the median of its 4 neighbours is flagged
 SOFT_RATIO, Z_LARGE = 0.75, 8.0  # the rule for large counts (Poisson z against the median)

@@ -26,7 +26,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from forecast import dims
+from forecast.core import dims
 from forecast.model.components import seen_basis
 from forecast.model.data import PANEL_PERIOD, Cells, ModelData
 from forecast.spec import AvailabilitySpec

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.errors import SpecError
-from forecast.resources import shipped_dir
+from forecast.core.errors import SpecError
+from forecast.core.resources import shipped_dir
 from forecast.spec import ModelSpec
 
 STEP_KINDS = ("recording", "undercount")

@@ -7,9 +7,9 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from forecast import dims
+from forecast.core import dims
+from forecast.core.scale import within_sd
 from forecast.model.data import BREAK_STEP, SHOCK, ModelData
-from forecast.posterior import within_sd
 from forecast.spec import (
     AvailabilitySpec,
     ForceEffectsSpec,

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.errors import DataError, ForecastWarning, SpecError
-from forecast.events import remove_events
+from forecast.core import dims
+from forecast.core.errors import DataError, ForecastWarning, SpecError
+from forecast.ingest.events import remove_events
 from forecast.model.breaks import Shock, Step, read_breaks
 from forecast.model.enforcement import enforcement_covariates
+from forecast.model.variables import covariate, need, observed_index, window_of
 from forecast.model.windows import centring_weights, non_overlapping
 from forecast.spec import IndicatorSpec, ModelSpec
 
@@ -153,77 +154,30 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     lags = av.lags
     present = {str(k) for k in panel[dims.OUTCOME].values}
     observations = [o for o in spec.observations if not (o.optional and o.variable not in panel)]
-    seen = present | {o.outcome for o in observations}  # quarterly or through sums
-    outcomes = [k for k in spec.outcomes.names if k in seen]
-    absent = [k for k in spec.outcomes.names if k not in seen]
-    if not outcomes:
-        raise SpecError(
-            f"outcomes.names lists {list(spec.outcomes.names)}, none of which the panel has"
-        )
-    if absent:
-        warnings.warn(
-            f"the panel has no {absent} series; fitting {outcomes} only",
-            ForecastWarning,
-            stacklevel=2,
-        )
+    outcomes = _outcomes(spec, present, observations)
     n_periods = panel.sizes[dims.PERIOD]
     n_pre = max(lags)
     if n_periods < n_pre + 8:
         raise DataError(
             f"panel has {n_periods} quarters; the model needs at least max lag + 8 = {n_pre + 8}"
         )
-    index = None
-    if av.kind == "index":
-        if av.variable not in panel:
-            raise SpecError(
-                f"availability.variable {av.variable!r} is not in the panel "
-                f"(it has {sorted(map(str, panel.data_vars))})"
-            )
-        index = panel[av.variable].transpose(dims.FORCE, dims.PERIOD).values.astype(float)
-        if not np.isfinite(index).all():
-            raise DataError(
-                f"panel variable {av.variable!r} has missing values; the index must be complete"
-            )
+    index = observed_index(panel, av) if av.kind == "index" else None
     forces = [str(f) for f in panel[dims.FORCE].values]
     pop = panel[dims.POPULATION].transpose(dims.FORCE, dims.PERIOD).values.astype(float)
-    count = np.full((len(forces), n_periods, len(outcomes)), np.nan)
-    for j, k in enumerate(outcomes):
-        if k in present:
-            count[:, :, j] = (
-                panel[dims.COUNT].sel({dims.OUTCOME: k}).transpose(dims.FORCE, dims.PERIOD).values
-            )
     panel_periods = panel.indexes[dims.PERIOD]
     periods = panel_periods[n_pre:]
     region_names = [str(r) for r in panel[dims.REGION].values]
     regions = list(dict.fromkeys(region_names))
     notes: list[str] = []
-    steps, masked, shocks = read_breaks(panel, spec, forces, outcomes, periods, notes)
-    count = count[:, n_pre:, :]
-    for f, k, t in masked:
-        count[f, t, k] = np.nan
-    count, excluded = remove_events(panel, count, forces, periods, outcomes, notes)
-    skipped = [i.variable for i in av.indicators if i.optional and i.variable not in panel]
-    if skipped:
-        notes.append(f"optional indicators not in the panel: {', '.join(skipped)}")
-    indicators = [
-        _indicator(panel, ind, forces, regions, region_names, pop)
-        for ind in av.indicators
-        if ind.variable not in skipped
-    ]
-    notes += [
-        f"{i.name}: {i.dropped} overlapping windows left out (each quarter counts once)"
-        for i in indicators
-        if i.dropped
-    ]
-    if av.kind == "latent" and not indicators:
-        raise SpecError("the panel has none of the availability indicators the spec lists")
+    count, excluded, steps, shocks = _counts(panel, spec, forces, outcomes, present, n_pre, notes)
+    indicators = _indicators(panel, av, forces, regions, region_names, pop, notes)
     if len(observations) < len(spec.observations):
         missing = [o.variable for o in spec.observations if o not in observations]
         notes.append(f"optional observations not in the panel: {', '.join(missing)}")
     windowed = [
         _windowed(panel, o, outcomes.index(o.outcome), forces, n_pre, notes) for o in observations
     ]
-    covariates = {c.variable: _covariate(panel, c, n_pre) for c in spec.covariates}
+    covariates = {c.variable: covariate(panel, c, n_pre) for c in spec.covariates}
     data = ModelData(
         covariates=covariates,
         enforcement=enforcement_covariates(panel, av, pop) if av.kind == "latent" else {},
@@ -245,48 +199,94 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         shocks=shocks,
         notes=notes,
     )
-    empty = [k for k, any_seen in zip(outcomes, data.seen.any(axis=1), strict=True) if not any_seen]
+    _check_seen(data)
+    return data
+
+
+def _outcomes(spec: ModelSpec, present: set[str], observations: list) -> list[str]:
+    """The spec's outcomes the panel has, quarterly or through sums (a warning names the others)."""
+    seen = present | {o.outcome for o in observations}  # quarterly or through sums
+    outcomes = [k for k in spec.outcomes.names if k in seen]
+    absent = [k for k in spec.outcomes.names if k not in seen]
+    if not outcomes:
+        raise SpecError(
+            f"outcomes.names lists {list(spec.outcomes.names)}, none of which the panel has"
+        )
+    if absent:
+        warnings.warn(
+            f"the panel has no {absent} series; fitting {outcomes} only",
+            ForecastWarning,
+            stacklevel=3,  # the caller of prepare_data
+        )
+    return outcomes
+
+
+def _counts(
+    panel: xr.Dataset,
+    spec: ModelSpec,
+    forces: list[str],
+    outcomes: list[str],
+    present: set[str],
+    n_pre: int,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray | None, list[Step], list[Shock]]:
+    """(force, period, outcome) quarterly counts over the modelled quarters, with the cells the
+    break register masks set missing and exceptional-event victims removed; the breaks' steps and
+    shocks."""
+    n_periods = panel.sizes[dims.PERIOD]
+    count = np.full((len(forces), n_periods, len(outcomes)), np.nan)
+    for j, k in enumerate(outcomes):
+        if k in present:
+            count[:, :, j] = (
+                panel[dims.COUNT].sel({dims.OUTCOME: k}).transpose(dims.FORCE, dims.PERIOD).values
+            )
+    periods = panel.indexes[dims.PERIOD][n_pre:]
+    steps, masked, shocks = read_breaks(panel, spec, forces, outcomes, periods, notes)
+    count = count[:, n_pre:, :]
+    for f, k, t in masked:
+        count[f, t, k] = np.nan
+    count, excluded = remove_events(panel, count, forces, periods, outcomes, notes)
+    return count, excluded, steps, shocks
+
+
+def _indicators(
+    panel: xr.Dataset,
+    av,
+    forces: list[str],
+    regions: list[str],
+    region_names: list[str],
+    pop: np.ndarray,
+    notes: list[str],
+) -> list[IndicatorData]:
+    """The availability indicators the panel has (optional ones may be absent), aligned."""
+    skipped = [i.variable for i in av.indicators if i.optional and i.variable not in panel]
+    if skipped:
+        notes.append(f"optional indicators not in the panel: {', '.join(skipped)}")
+    indicators = [
+        _indicator(panel, ind, forces, regions, region_names, pop)
+        for ind in av.indicators
+        if ind.variable not in skipped
+    ]
+    notes += [
+        f"{i.name}: {i.dropped} overlapping windows left out (each quarter counts once)"
+        for i in indicators
+        if i.dropped
+    ]
+    if av.kind == "latent" and not indicators:
+        raise SpecError("the panel has none of the availability indicators the spec lists")
+    return indicators
+
+
+def _check_seen(data: ModelData) -> None:
+    """Refuse an outcome with no observed cell, quarterly or inside a sum."""
+    empty = [
+        k for k, any_seen in zip(data.outcomes, data.seen.any(axis=1), strict=True) if not any_seen
+    ]
     if empty:
         raise DataError(
             f"outcome(s) {empty} have no observed cells in the panel; "
             "drop them from outcomes.names or supply their data"
         )
-    return data
-
-
-def _covariate(panel: xr.Dataset, cov, n_pre: int) -> np.ndarray:
-    """A covariate over the modelled quarters, standardised over the panel (complete, numeric)."""
-    da = _need(panel, cov.variable, "covariates")
-    if set(da.dims) != {dims.FORCE, dims.PERIOD}:
-        raise SpecError(f"covariate {cov.variable!r} must have dims (force, period)")
-    x = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
-    if cov.log:
-        if (x <= 0).any():
-            raise DataError(f"covariate {cov.variable!r} has values <= 0; log = true needs > 0")
-        x = np.log(x)
-    if not np.isfinite(x).all():
-        f, t = np.argwhere(~np.isfinite(x))[0]
-        raise DataError(
-            f"covariate {cov.variable!r} is missing for force {str(panel[dims.FORCE].values[f])!r}, "
-            f"period {panel.indexes[dims.PERIOD][t]}; covariates must be complete"
-        )
-    sd = x.std()
-    return ((x - x.mean()) / (sd if sd > 0 else 1.0))[:, n_pre:]
-
-
-def _window_of(panel: xr.Dataset, variable: str, override: int | None) -> int:
-    if override is not None:
-        return override
-    return int(panel[variable].attrs.get("window_quarters", 1))
-
-
-def _need(panel: xr.Dataset, variable: str, where: str) -> xr.DataArray:
-    if variable not in panel:
-        raise SpecError(
-            f"{where} variable {variable!r} is not in the panel "
-            f"(it has {sorted(map(str, panel.data_vars))})"
-        )
-    return panel[variable]
 
 
 def _indicator(
@@ -298,8 +298,8 @@ def _indicator(
     pop: np.ndarray,
 ) -> IndicatorData:
     """Observed cells of an indicator with their operator (forces summed, quarters summed)."""
-    da = _need(panel, ind.variable, "availability.indicators")
-    w = _window_of(panel, ind.variable, ind.window)
+    da = need(panel, ind.variable, "availability.indicators")
+    w = window_of(panel, ind.variable, ind.window)
     n_f = pop.shape[0]
     if set(da.dims) == {dims.FORCE, dims.PERIOD}:
         values = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
@@ -363,10 +363,10 @@ def _windowed(
     panel: xr.Dataset, obs, k: int, forces: list[str], n_pre: int, notes: list[str]
 ) -> WindowedOutcome:
     """An outcome's rolling-year / financial-year / pooled sums as windows over modelled quarters."""
-    da = _need(panel, obs.variable, "observations")
+    da = need(panel, obs.variable, "observations")
     if set(da.dims) != {dims.FORCE, dims.PERIOD}:
         raise SpecError(f"observations variable {obs.variable!r} must have dims (force, period)")
-    w = _window_of(panel, obs.variable, obs.window)
+    w = window_of(panel, obs.variable, obs.window)
     values = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
     f_i, t_i = np.nonzero(np.isfinite(values))
     start = t_i - (w - 1) - n_pre  # first modelled quarter of each window

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast import dims
-from forecast.errors import DataError, SpecError
+from forecast.core import dims
+from forecast.core.errors import DataError, SpecError
 
 
 def enforcement_covariates(panel: xr.Dataset, av, pop: np.ndarray) -> dict[str, np.ndarray]:

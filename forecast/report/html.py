@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast import dims
+from forecast.core import dims
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1b1b1b; }
@@ -125,64 +125,30 @@ def render_report(
 ) -> str:
     """The whole report as one HTML string."""
     nat = table[(table["area_level"] == "national") & (table["quantity"] == "count")]
-    nat1 = nat[nat["horizon"] == 1]
-    top = nat["area"].iloc[0]
-    cards = [
-        _card(
-            f"{r['outcome']}, {r['period']} ({top})",
-            f"{r['median']:,.0f}",
-            f"80%: {r['q10']:,.0f} to {r['q90']:,.0f}; 95%: {r['q2.5']:,.0f} to {r['q97.5']:,.0f}",
-        )
-        for r in nat1.to_dict("records")
-    ]
     d = dhi[(dhi["area_level"] == "national") & (dhi["quantity"] == "dhi")]
-    last_obs, last = d[~d["is_forecast"]].iloc[-1], d.iloc[-1]
-    cards.append(
-        _card(
-            f"Drugs Harm Index, {last_obs['period']} ({base} = 100)",
-            f"{last_obs['median']:.1f}",
-            f"95%: {last_obs['q2.5']:.1f} to {last_obs['q97.5']:.1f}",
-        )
+    warn = f'<div class="warning">{html.escape(warning)}</div>' if warning else ""
+    sections = [
+        _headline(nat, d, base),
+        _forecasts(nat, table, figures),
+        _harm(d, figures, base, decomposition, sensitivity, weights, attributable, events),
+        _availability(effects, figures, measurement),
+        _data(coverage, flags),
+        f'<section id="diagnostics"><h2>Diagnostics and checks</h2>{_table(checks, 3)}</section>',
+        f'<section id="backtest"><h2>Backtest scores</h2>{_backtest(scores)}</section>',
+        _methods(spec, weights, fractions, panel),
+    ]
+    return (
+        _top(title, warn, spec, panel, checks) + "\n".join(sections) + "\n</main></body></html>\n"
     )
-    cards.append(
-        _card(
-            f"Drugs Harm Index forecast, {last['period']}",
-            f"{last['median']:.1f}",
-            f"80%: {last['q10']:.1f} to {last['q90']:.1f}; 95%: {last['q2.5']:.1f} to {last['q97.5']:.1f}",
-        )
-    )
+
+
+def _top(title: str, warn: str, spec, panel, checks: pd.DataFrame) -> str:
+    """The document head, the warning banner, the title bar with the check status, the navigation."""
     passed = bool(checks["passed"].all())
     status = (
         '<span class="pass">all checks passed</span>'
         if passed
         else '<span class="fail">checks failed</span>'
-    )
-    regions = [a for a in figures if a in set(table.loc[table["area_level"] == "region", "area"])]
-    forces = [a for a in figures if a in set(table.loc[table["area_level"] == "force", "area"])]
-    fan_regions = "".join(_img(figures[a], f"fan chart {a}") for a in regions)
-    fan_forces = "".join(
-        f"<details><summary>{html.escape(a)}</summary>{_img(figures[a], f'fan chart {a}')}</details>"
-        for a in forces
-    )
-    forecast_rows = nat[nat["horizon"] > 0][
-        ["period", "outcome", "median", "q10", "q90", "q2.5", "q97.5"]
-    ]
-    dhi_rows = d.tail(8)[["period", "is_forecast", "median", "q10", "q90", "q2.5", "q97.5"]]
-    breaks = flags[flags["check"].str.startswith("known break")]
-    jumps = flags[flags["check"] == "implausible jump"]
-    sources = panel.attrs.get("sources", "")
-    weight_rows = weights.reset_index()[["outcome", "weight", "unit", "price_year", "source"]]
-    fraction_rows = fractions.reset_index()[["outcome", "a", "b", "source"]]
-    effects_note = (
-        "Effects are on the log rate per standard deviation of availability's within-force variation "
-        "(exp(effect) is the rate ratio); 90% intervals."
-    )
-    warn = f'<div class="warning">{html.escape(warning)}</div>' if warning else ""
-    backtest = (
-        _table(scores)
-        if scores is not None
-        else '<p class="small">No backtest attached (run <code>forecast backtest</code> and pass '
-        "<code>--backtest DIR</code>).</p>"
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -198,15 +164,73 @@ def render_report(
 <a href="#backtest">Backtest</a><a href="#methods">Methods and sources</a></nav>
 <main>
 {warn}
-<section id="headline"><h2>Headline figures</h2><div class="headline">{"".join(cards)}</div>
+"""
+
+
+def _headline(nat: pd.DataFrame, d: pd.DataFrame, base: str) -> str:
+    """Cards: next quarter's national forecast per outcome, the index now and at the horizon."""
+    nat1 = nat[nat["horizon"] == 1]
+    top = nat["area"].iloc[0]
+    cards = [
+        _card(
+            f"{r['outcome']}, {r['period']} ({top})",
+            f"{r['median']:,.0f}",
+            f"80%: {r['q10']:,.0f} to {r['q90']:,.0f}; 95%: {r['q2.5']:,.0f} to {r['q97.5']:,.0f}",
+        )
+        for r in nat1.to_dict("records")
+    ]
+    last_obs, last = d[~d["is_forecast"]].iloc[-1], d.iloc[-1]
+    cards.append(
+        _card(
+            f"Drugs Harm Index, {last_obs['period']} ({base} = 100)",
+            f"{last_obs['median']:.1f}",
+            f"95%: {last_obs['q2.5']:.1f} to {last_obs['q97.5']:.1f}",
+        )
+    )
+    cards.append(
+        _card(
+            f"Drugs Harm Index forecast, {last['period']}",
+            f"{last['median']:.1f}",
+            f"80%: {last['q10']:.1f} to {last['q90']:.1f}; 95%: {last['q2.5']:.1f} to {last['q97.5']:.1f}",
+        )
+    )
+    return f"""<section id="headline"><h2>Headline figures</h2><div class="headline">{"".join(cards)}</div>
 <p class="small">Medians of the posterior predictive distribution with central intervals. Regions and
-England and Wales are sums of force draws, so every level agrees.</p></section>
-<section id="forecasts"><h2>Forecasts</h2>
+England and Wales are sums of force draws, so every level agrees.</p></section>"""
+
+
+def _forecasts(nat: pd.DataFrame, table: pd.DataFrame, figures: dict[str, Path]) -> str:
+    """Fan charts (England and Wales, each region, each force folded) and the national table."""
+    regions = [a for a in figures if a in set(table.loc[table["area_level"] == "region", "area"])]
+    forces = [a for a in figures if a in set(table.loc[table["area_level"] == "force", "area"])]
+    fan_regions = "".join(_img(figures[a], f"fan chart {a}") for a in regions)
+    fan_forces = "".join(
+        f"<details><summary>{html.escape(a)}</summary>{_img(figures[a], f'fan chart {a}')}</details>"
+        for a in forces
+    )
+    forecast_rows = nat[nat["horizon"] > 0][
+        ["period", "outcome", "median", "q10", "q90", "q2.5", "q97.5"]
+    ]
+    return f"""<section id="forecasts"><h2>Forecasts</h2>
 {_img(figures["national"], "fan chart, England and Wales")}
 {_table(forecast_rows, 0)}
 <h3>Regions</h3>{fan_regions}
-<h3>Forces</h3><p class="small">Select a force to open its fan chart.</p>{fan_forces}</section>
-<section id="dhi"><h2>Drugs Harm Index</h2>
+<h3>Forces</h3><p class="small">Select a force to open its fan chart.</p>{fan_forces}</section>"""
+
+
+def _harm(
+    d: pd.DataFrame,
+    figures: dict[str, Path],
+    base: str,
+    decomposition: pd.DataFrame,
+    sensitivity: pd.DataFrame,
+    weights: pd.DataFrame,
+    attributable: pd.DataFrame | None,
+    events: pd.DataFrame | None,
+) -> str:
+    """The Drugs Harm Index: chart and table, notes, what changed, sensitivity, regions and forces."""
+    dhi_rows = d.tail(8)[["period", "is_forecast", "median", "q10", "q90", "q2.5", "q97.5"]]
+    return f"""<section id="dhi"><h2>Drugs Harm Index</h2>
 <p>Drug-related harm at fixed attributable fractions and fixed unit costs: count × drug-attributable
 fraction × unit weight, summed, {html.escape(base)} = 100; fractions are uncertain (Beta priors) and
 their uncertainty is in the intervals. This index moves with any change in violence, whatever its
@@ -218,18 +242,47 @@ cause. Availability is shown beside it as its driver, never summed into it.</p>
 {_table(decomposition[decomposition["by"] != "force"], 2)}
 <h3>Sensitivity to the attributable fractions</h3>{_table(sensitivity, 3)}
 <h3>By region and force</h3>{_img(figures["dhi_regions"], "index by region")}
-{_img(figures["dhi_forces"], "index by force")}</section>
-<section id="availability"><h2>Class A availability and its estimated effect</h2>
+{_img(figures["dhi_forces"], "index by force")}</section>"""
+
+
+def _availability(effects: pd.DataFrame, figures: dict[str, Path], measurement) -> str:
+    """The availability effects, availability by region and force, and how it is measured."""
+    effects_note = (
+        "Effects are on the log rate per standard deviation of availability's within-force variation "
+        "(exp(effect) is the rate ratio); 90% intervals."
+    )
+    return f"""<section id="availability"><h2>Class A availability and its estimated effect</h2>
 <p class="small">{effects_note}</p>{_table(effects, 3)}
 {_img(figures["availability_regions"], "availability by region")}
-{_availability_by_force(figures)}{_measurement(measurement)}</section>
-<section id="data"><h2>Data coverage and breaks</h2>{_table(coverage, 0)}
+{_availability_by_force(figures)}{_measurement(measurement)}</section>"""
+
+
+def _data(coverage: pd.DataFrame, flags: pd.DataFrame) -> str:
+    """Data coverage, the known breaks in range and the implausible jumps flagged."""
+    breaks = flags[flags["check"].str.startswith("known break")]
+    jumps = flags[flags["check"] == "implausible jump"]
+    return f"""<section id="data"><h2>Data coverage and breaks</h2>{_table(coverage, 0)}
 <h3>Known breaks in range</h3>{_table(breaks, 0)}
 <h3>Implausible jumps flagged ({len(jumps)})</h3>
-<details><summary>Show the flagged values</summary>{_table(jumps, 0)}</details></section>
-<section id="diagnostics"><h2>Diagnostics and checks</h2>{_table(checks, 3)}</section>
-<section id="backtest"><h2>Backtest scores</h2>{backtest}</section>
-<section id="methods"><h2>Methods and sources</h2>
+<details><summary>Show the flagged values</summary>{_table(jumps, 0)}</details></section>"""
+
+
+def _backtest(scores: pd.DataFrame | None) -> str:
+    """The attached backtest's scores, or how to attach one."""
+    return (
+        _table(scores)
+        if scores is not None
+        else '<p class="small">No backtest attached (run <code>forecast backtest</code> and pass '
+        "<code>--backtest DIR</code>).</p>"
+    )
+
+
+def _methods(spec, weights: pd.DataFrame, fractions: pd.DataFrame, panel) -> str:
+    """The model in a paragraph, the harm weights, the attributable fractions and the sources."""
+    sources = panel.attrs.get("sources", "")
+    weight_rows = weights.reset_index()[["outcome", "weight", "unit", "price_year", "source"]]
+    fraction_rows = fractions.reset_index()[["outcome", "a", "b", "source"]]
+    return f"""<section id="methods"><h2>Methods and sources</h2>
 <p>Negative binomial counts per force, quarter and outcome with a log-population offset, partially
 pooled force effects (sum to zero), quarter-of-year seasonality, a national random-walk trend per
 outcome, recording-break steps from the break register, and the lagged effect of Class A availability.
@@ -239,9 +292,7 @@ The full specification is in the bundle's <code>manifest.json</code>; the poster
 <code>posterior.nc</code> (opens with <code>arviz.from_netcdf</code>).</p>
 <h3>Harm weights</h3>{_table(weight_rows, 0)}
 <h3>Attributable fractions (Beta priors)</h3>{_table(fraction_rows, 1)}
-<h3>Data sources</h3><p class="small">{html.escape(str(sources))}</p></section>
-</main></body></html>
-"""
+<h3>Data sources</h3><p class="small">{html.escape(str(sources))}</p></section>"""
 
 
 def _harm_notes(

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from forecast.io import write_atomic
+from forecast.core.io import write_atomic
 
 BANDS = (("q2.5", "q97.5", 0.18, "95%"), ("q10", "q90", 0.3, "80%"), ("q25", "q75", 0.45, "50%"))
 

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from forecast.cli import app
-from forecast.export import COLUMNS
+from forecast.cli.app import app
+from forecast.outputs.export import COLUMNS
 
 runner = CliRunner()
 
@@ -105,7 +105,7 @@ def test_simulate_csv_then_fit_predict_summary(tmp_path, monkeypatch):
 
 
 def test_bad_spec_fails_before_sampling_with_one_line(tmp_path, small_sim):
-    from forecast.panel import save_panel
+    from forecast.ingest.panel import save_panel
 
     panel = save_panel(small_sim, tmp_path / "p.nc")
     spec = tmp_path / "bad.toml"
@@ -125,7 +125,7 @@ def test_bad_spec_fails_before_sampling_with_one_line(tmp_path, small_sim):
 
 
 def test_bad_panel_row_is_named_and_nothing_is_written(tmp_path, small_panel):
-    from forecast.panel import panel_to_frame
+    from forecast.ingest.panel import panel_to_frame
 
     frame = panel_to_frame(small_panel)
     frame.loc[7, "homicide"] = -1
@@ -175,7 +175,7 @@ def test_data_ingest_writes_a_panel_and_fails_cleanly(tmp_path):
 
 
 def test_data_check_and_show(tmp_path, small_sim):
-    from forecast.panel import save_panel
+    from forecast.ingest.panel import save_panel
 
     panel = save_panel(small_sim, tmp_path / "p.nc")
     check = run("data", "check", panel)
@@ -217,7 +217,7 @@ def test_data_check_and_show(tmp_path, small_sim):
 
 
 def test_demo_accepts_a_given_panel(tmp_path, small_sim):
-    from forecast.panel import save_panel
+    from forecast.ingest.panel import save_panel
 
     panel = save_panel(small_sim["panel"].to_dataset(), tmp_path / "p.nc")
     result = run(
@@ -364,8 +364,8 @@ def test_compare_ranks_fits_by_loo_and_shows_backtest_scores(tmp_path, tiny_fit_
 def test_data_check_lists_the_exceptional_events_in_the_panel(tmp_path, small_panel):
     import json
 
-    from forecast.events import PANEL_ATTR
-    from forecast.panel import save_panel
+    from forecast.ingest.events import PANEL_ATTR
+    from forecast.ingest.panel import save_panel
 
     panel = small_panel.copy()
     row = {"force": "Kent", "quarter": "2014Q3", "outcome": "homicide", "victims": "6"}

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from forecast.cli import app
+from forecast.cli.app import app
 from tests.unit.ingest.test_ingest import midyear, published_prc
 
 runner = CliRunner()
@@ -199,7 +199,7 @@ def test_official_not_available_markers_are_missing_not_errors(tmp_path):
         app, ["data", "ingest", str(tmp_path / "m.toml"), "--out", str(tmp_path / "p.nc")]
     )
     assert result.exit_code == 0, result.stderr
-    from forecast.panel import load_panel
+    from forecast.ingest.panel import load_panel
 
     robbery = load_panel(tmp_path / "p.nc")["count"].sel(outcome="robbery", force="Kent")
     assert robbery.isnull().all()

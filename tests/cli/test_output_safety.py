@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from forecast.cli import app
-from forecast.outlock import output_lock
-from forecast.panel import save_panel
-from forecast.transaction import MARKER, output_folder
+from forecast.cli.app import app
+from forecast.core.outlock import output_lock
+from forecast.core.transaction import MARKER, output_folder
+from forecast.ingest.panel import save_panel
 
 runner = CliRunner()
 FIT_MODULE = importlib.import_module("forecast.fit")  # `forecast.fit` is the function
@@ -155,10 +155,10 @@ def test_fits_compile_without_fastmath_and_leave_no_temp_files():
 def test_the_fit_cache_stores_only_complete_fits_and_refits_a_bad_entry(
     tiny_fit, tmp_path, monkeypatch
 ):
-    from forecast.errors import Interrupted
+    from forecast.core.errors import Interrupted
     from forecast.fit import fit_panel, fit_spec, save_fit
     from forecast.fit_cache import fit_key, fit_or_reuse
-    from forecast.panel import panel_hash
+    from forecast.ingest.panel import panel_hash
 
     panel = fit_panel(tiny_fit)
     spec = fit_spec(tiny_fit)
@@ -209,7 +209,7 @@ def test_predict_force_replaces_the_whole_set_or_nothing(tiny_fit_path, tmp_path
     def crash(*args, **kwargs):
         raise OSError("disk full")  # after forecast.csv and .parquet were written
 
-    monkeypatch.setattr("forecast.pipeline.save_predictions", crash)
+    monkeypatch.setattr("forecast.outputs.pipeline.save_predictions", crash)
     res = run("predict", tiny_fit_path, "--out", out, "--horizon", 2, "--force")
     one_error_line(res, "disk full")
     assert snapshot(out) == before  # not a new forecast.csv beside the old draws
@@ -315,7 +315,7 @@ def test_a_nan_or_inf_in_the_posterior_is_one_line(tiny_fit, tmp_path):
 
 
 def test_odd_input_files_give_one_line(tmp_path, small_panel):
-    from forecast.panel import panel_to_frame
+    from forecast.ingest.panel import panel_to_frame
 
     deep = tmp_path / "deep.toml"
     deep.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
@@ -350,7 +350,7 @@ def test_odd_input_files_give_one_line(tmp_path, small_panel):
 
 
 def test_a_zip_bomb_workbook_is_refused_at_once(tmp_path):
-    from forecast.errors import DataError
+    from forecast.core.errors import DataError
     from forecast.ingest.ho_prc import read_ho_prc
     from forecast.ingest.ons_xlsx import read_ons_p1_xlsx
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from forecast.cli import app
+from forecast.cli.app import app
 from forecast.ingest.limits import current_quarter
 from tests.unit.ingest.test_ingest import midyear, published_prc, write_p1_xlsx
 
@@ -896,7 +896,7 @@ def test_p1_workbook_from_the_future_is_refused(tmp_path):
 
 
 def test_panel_table_takes_only_the_official_markers(tmp_path, small_panel):
-    from forecast.panel import panel_to_frame
+    from forecast.ingest.panel import panel_to_frame
 
     frame = panel_to_frame(small_panel).astype({"robbery": object})
     frame.loc[3, "robbery"] = "n/a"

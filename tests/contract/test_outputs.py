@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from forecast.errors import DataError, SpecError
-from forecast.export import COLUMNS, summary_table, write_table
+from forecast.core.errors import DataError, SpecError
 from forecast.fit import fit_panel, fit_spec, load_fit
+from forecast.outputs.export import COLUMNS, summary_table, write_table
 from forecast.predict import predict
 from forecast.spec import load_spec
 
@@ -114,12 +114,12 @@ def test_datapackage_matches_the_stored_copy_of_its_version():
     import json
     from pathlib import Path
 
-    from forecast.export import SCHEMA_VERSION, datapackage
+    from forecast.outputs.export import SCHEMA_VERSION, datapackage
 
     stored = Path(__file__).parent / f"datapackage_v{SCHEMA_VERSION}.json"
     assert stored.exists(), f"no stored descriptor for schema {SCHEMA_VERSION}: add {stored.name}"
     assert datapackage() == json.loads(stored.read_text()), (
-        "the export schema changed: bump forecast.export.SCHEMA_VERSION and store the new descriptor"
+        "the export schema changed: bump forecast.outputs.export.SCHEMA_VERSION and store the new descriptor"
     )
     fields = [f["name"] for f in datapackage()["resources"][0]["schema"]["fields"]]
     assert fields == DOCUMENTED_COLUMNS
@@ -131,9 +131,10 @@ def test_tables_load_in_duckdb_and_polars_from_the_descriptor_alone(table, tiny_
 
     duckdb = pytest.importorskip("duckdb")
     pl = pytest.importorskip("polars")
-    from forecast.events import PANEL_ATTR, applied_events, register_attr
-    from forecast.export import DHI_COLUMNS, datapackage
-    from forecast.harm import harm_results, load_fractions, load_weights
+    from forecast.ingest.events import PANEL_ATTR, applied_events, register_attr
+    from forecast.outputs.dhi import harm_results
+    from forecast.outputs.export import DHI_COLUMNS, datapackage
+    from forecast.outputs.harm import load_fractions, load_weights
 
     outcomes = ["homicide", "robbery", "knife"]
     pred = predict(tiny_fit, horizon=2, seed=1)

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.backtest import (
+from forecast.core.periods import parse_quarter
+from forecast.evaluate.backtest import (
     GATE_COLUMNS,
     BacktestError,
     backtest_config,
@@ -24,9 +25,8 @@ from forecast.backtest import (
     truncate,
     without_link,
 )
-from forecast.backtest_run import run_backtest
-from forecast.panel import save_panel
-from forecast.periods import parse_quarter
+from forecast.evaluate.backtest_run import run_backtest
+from forecast.ingest.panel import save_panel
 
 FORECAST = str(Path(sys.executable).parent / "forecast")
 TINY = dict(draws=30, tune=30, chains=1, horizon=1)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.scores import coverage, crps, log_score, randomised_pit, score_draws
+from forecast.evaluate.scores import coverage, crps, log_score, randomised_pit, score_draws
 
 
 def _normal_crps(y, mu, sigma):
@@ -65,7 +65,7 @@ def test_score_draws_returns_every_score_with_the_observed_shape():
 
 
 def test_pit_coverage_is_calibrated_for_small_counts_where_inclusive_intervals_over_cover():
-    from forecast.scores import pit_coverage
+    from forecast.evaluate.scores import pit_coverage
 
     rng = np.random.default_rng(4)
     mu = rng.uniform(1, 6, size=6000)  # homicide-sized counts

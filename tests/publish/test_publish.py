@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from forecast.panel import save_panel
-from forecast.publish import PublishRefused, publish
+from forecast.ingest.panel import save_panel
+from forecast.outputs.publish import PublishRefused, publish
 
 TINY = {"draws": 40, "tune": 40, "chains": 2}
 TABLES = ("forecast.csv", "forecast.parquet", "dhi.csv", "dhi.parquet", "dhi_decomposition.csv")
@@ -119,7 +119,7 @@ def test_an_interrupted_publish_leaves_the_previous_bundle_intact(
 
 
 def test_a_period_outside_the_data_fails_clearly(panel_file, tmp_path):
-    from forecast.publish import PublishError
+    from forecast.outputs.publish import PublishError
 
     with pytest.raises(
         PublishError, match=r"--period 2030Q1 is outside the panel \(2012Q2-2016Q1\)"

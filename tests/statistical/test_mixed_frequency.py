@@ -6,7 +6,8 @@ import pytest
 
 from forecast.diagnostics import summarise_diagnostics
 from forecast.fit import fit, sampler_settings
-from forecast.simulate import mixed_frequency, simulate_panel
+from forecast.simulate import simulate_panel
+from forecast.simulate_shapes import mixed_frequency
 from forecast.spec import load_spec, parse_spec
 
 STEP = 1.4  # simulated recording break: Kent's robbery up 40% from 2018Q1

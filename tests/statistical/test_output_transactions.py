@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forecast.panel import save_panel
-from forecast.transaction import MARKER, output_folder, read_marker
+from forecast.core.transaction import MARKER, output_folder, read_marker
+from forecast.ingest.panel import save_panel
 
 pytestmark = pytest.mark.slow
 FORECAST = str(Path(sys.executable).parent / "forecast")
@@ -106,7 +106,7 @@ POPULATE = """
 import importlib, sys
 import nutpie
 from forecast.model import build_model
-from forecast.panel import load_panel
+from forecast.ingest.panel import load_panel
 from forecast.spec import load_spec
 model, _ = build_model(load_panel(sys.argv[1]), load_spec("default"))
 with importlib.import_module("forecast.fit")._generated_source_dir():  # as a fit compiles

@@ -1,5 +1,6 @@
 """Parameter recovery on simulated truth: the availability effects come back with the right sign,
-inside their 90% intervals. A small panel runs in the default suite; the full 43 x 48 check is slow."""
+inside their intervals. Seeds are the simulator's default and its neighbours, or small consecutive
+integers, never picked because they pass; criteria are rates that allow for chance (all slow)."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 from forecast.diagnostics import Gates, gate_failures, summarise_diagnostics
 from forecast.fit import fit, sampler_settings
 from forecast.posterior import effects_table
-from forecast.simulate import simulate_panel
+from forecast.simulate import DEFAULT_SEED, simulate_panel
 from forecast.spec import load_spec
 
 
@@ -19,20 +20,29 @@ def _fit_and_check(n_periods: int, seed: int, effects=None, prob=0.90, **sampler
     return tree, effects_table(tree, prob=prob, truth=sim["truth"].to_dataset())
 
 
-def test_effects_recovered_on_a_short_43_force_panel():
-    # one panel, three outcomes: a joint check at 95% (three 90% intervals all cover only ~73% of
-    # the time); calibration at 90% is checked over seeds in the slow tests. (Seed 101's knife
-    # interval missed, 0.139 +- 0.012 vs 0.117, once the simulator drew its new indicators; 102 and
-    # 103 cover: a realisation, not a bias.)
-    tree, eff = _fit_and_check(20, seed=102, prob=0.95, draws=300, tune=300, chains=2)
-    assert eff["covered"].all(), eff
-    assert (eff["q2.5"] > 0).all(), eff  # right sign: the whole 95% interval above zero
-    assert summarise_diagnostics(tree).divergences <= 2
+@pytest.mark.slow
+def test_effects_recovered_on_short_43_force_panels():
+    """Three short panels (20 quarters) from the simulator's default seed and the next two (seeds not
+    chosen by their outcome), nine effects in all, judged by criteria that allow for chance.
+
+    At 95% nominal, 7 or more of 9 intervals covering the truth has probability 0.99 for a calibrated
+    model (three 95% intervals of one panel all cover only ~86% of the time); each effect's 95%
+    interval must lie above zero on at least two of the three panels (the right sign, by majority).
+    """
+    fits = [
+        _fit_and_check(20, seed=DEFAULT_SEED + i, prob=0.95, draws=300, tune=300, chains=2)
+        for i in range(3)
+    ]
+    eff = pd.concat([e for _, e in fits])
+    print(eff.to_string())  # noqa: T201 (shown with -s)
+    assert eff["covered"].sum() >= 7, eff
+    assert ((eff["q2.5"] > 0).groupby(eff["outcome"]).sum() >= 2).all(), eff
+    assert all(summarise_diagnostics(tree).divergences <= 2 for tree, _ in fits)
 
 
 @pytest.mark.slow
 def test_default_fit_meets_the_gates_and_recovers_effects():
-    tree, eff = _fit_and_check(48, seed=20240601)
+    tree, eff = _fit_and_check(48, seed=DEFAULT_SEED)
     summary = summarise_diagnostics(tree)
     assert gate_failures(summary, Gates()) == [], summary
     # the sign of every effect; coverage is a rate, checked over seeds below and in

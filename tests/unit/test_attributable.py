@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from forecast.attributable import (
+from forecast.outputs.attributable import (
     add_attributable,
     attributable_draws,
     attributable_share,
     counterfactual,
     window_summary,
 )
-from forecast.harm import HarmError, harm_draws, harm_index, load_fractions, load_weights
+from forecast.outputs.harm import HarmError, harm_draws, harm_index, load_fractions, load_weights
 from forecast.predict import predict, project
 
 OUTCOMES = ["homicide", "robbery", "knife"]

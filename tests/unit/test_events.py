@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import DataError
-from forecast.events import (
+from forecast.core.errors import DataError
+from forecast.fit import fit_panel, fit_spec
+from forecast.ingest.events import (
     EVENT_COLUMNS,
     PANEL_ATTR,
     applied_events,
     panel_register,
     read_register,
 )
-from forecast.fit import fit_panel, fit_spec
-from forecast.harm import harm_draws, load_fractions, load_weights
 from forecast.model.data import prepare_data
+from forecast.outputs.harm import harm_draws, load_fractions, load_weights
 from forecast.predict import EXCLUDED, predict
 
 OUTCOMES = ["homicide", "robbery", "knife"]

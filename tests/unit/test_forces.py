@@ -1,7 +1,7 @@
 import pytest
 
-from forecast.errors import DataError
-from forecast.forces import force_register, normalise_force
+from forecast.core.errors import DataError
+from forecast.core.forces import force_register, normalise_force
 
 
 def test_register_has_43_territorial_forces_with_codes_and_regions():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.harm import (
+from forecast.outputs.harm import (
     HarmError,
     base_periods,
     decompose,

@@ -1,6 +1,6 @@
 import pytest
 
-from forecast.io import write_atomic
+from forecast.core.io import write_atomic
 
 
 def test_failed_write_leaves_nothing_behind_and_keeps_old_file(tmp_path):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.errors import SpecError
+from forecast.core.errors import SpecError
 from forecast.model import build_model, prepare_data
-from forecast.simulate import mixed_frequency, simulate_panel
+from forecast.simulate import simulate_panel
+from forecast.simulate_shapes import mixed_frequency
 from forecast.spec import load_spec, parse_spec
 
 OBSERVATIONS = (
@@ -166,8 +167,8 @@ def test_latent_fit_forecasts_non_negative_integers_from_projected_availability(
     assert float(future.std()) > 0  # availability and trend are projected, not held
 
     # an indicator scenario moves availability by log(1 + percent/100) / loading, per draw
+    from forecast.outputs.scenario import Scenario, run_scenario, shifted_availability
     from forecast.predict import _rng, project
-    from forecast.scenario import Scenario, run_scenario, shifted_availability
 
     sc = Scenario.model_validate(
         {"name": "t", "change": [{"target": "trafficking", "from": "2016Q2", "percent": -20}]}
@@ -182,7 +183,7 @@ def test_latent_fit_forecasts_non_negative_integers_from_projected_availability(
 
 
 def test_covariates_must_be_complete_and_positive_for_logs(small_panel):
-    from forecast.errors import DataError
+    from forecast.core.errors import DataError
 
     gappy = small_panel.copy(deep=True)
     gappy["trafficking"][1, 4] = np.nan

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.errors import SpecError
+from forecast.core.errors import SpecError
 from forecast.model import build_model, prepare_data
 from forecast.model.availability import ar1_logp, group_basis, subspace_correction
 from forecast.model.components import seen_basis
 from forecast.model.windows import centring_weights, non_overlapping
-from forecast.simulate import mixed_frequency, simulate_panel
+from forecast.simulate import simulate_panel
+from forecast.simulate_shapes import mixed_frequency
 from forecast.spec import ObservationSpec, load_spec, parse_spec
 
 FORCES = ["Kent", "Essex", "Surrey", "Greater Manchester", "Merseyside", "Gwent", "South Wales"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.errors import DataError, SpecError
+from forecast.core.errors import DataError, SpecError
 from forecast.model import build_model, prepare_data
 from forecast.predict import _log_rate
 from forecast.spec import load_spec, parse_spec

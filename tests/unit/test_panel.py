@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from forecast.errors import DataError
-from forecast.panel import load_panel, panel_hash, panel_to_frame, save_panel, validate_panel
+from forecast.core.errors import DataError
+from forecast.ingest.panel import load_panel, panel_hash, panel_to_frame, save_panel, validate_panel
 
 
 @pytest.fixture()

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from forecast.errors import DataError
-from forecast.periods import financial_label, parse_quarter, quarter_range
+from forecast.core.errors import DataError
+from forecast.core.periods import financial_label, parse_quarter, quarter_range
 
 
 @pytest.mark.parametrize("text", ["2024Q3", "2024-Q3", "2024 q3"])

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 from forecast.predict import NATIONAL, PANEL_TOTAL, aggregate_areas, predict
 
 
@@ -85,7 +85,7 @@ def test_history_only_prediction(tiny_fit):
 
 
 def test_panel_rates_by_area_are_unique_and_coherent():
-    from forecast.areas import panel_rates
+    from forecast.core.areas import panel_rates
     from forecast.simulate import simulate_panel
 
     panel = simulate_panel(n_periods=9, seed=4)["panel"].to_dataset()

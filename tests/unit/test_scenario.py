@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from forecast.scenario import (
+from forecast.outputs.scenario import (
     Scenario,
     ScenarioError,
     load_scenario,

@@ -1,6 +1,6 @@
 import pytest
 
-from forecast.errors import SpecError
+from forecast.core.errors import SpecError
 from forecast.fit import sampler_settings
 from forecast.spec import load_spec, parse_spec
 
@@ -82,7 +82,7 @@ def test_cli_overrides_beat_the_spec():
 def test_numpyro_backend_without_jax_says_how_to_install(monkeypatch, small_panel):
     import importlib.util
 
-    from forecast.errors import ForecastError
+    from forecast.core.errors import ForecastError
     from forecast.fit import fit
 
     real = importlib.util.find_spec

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from forecast.errors import ExportError
-from forecast.outlock import OutputBusy, clean_stale, output_lock, temp_name
-from forecast.transaction import MARKER, output_file, output_folder, read_marker
+from forecast.core.errors import ExportError
+from forecast.core.outlock import OutputBusy, clean_stale, output_lock, temp_name
+from forecast.core.transaction import MARKER, output_file, output_folder, read_marker
 
 
 def _write(stage: Path, files: dict[str, str]) -> None:

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import DataError, ForecastWarning
+from forecast.core.errors import DataError, ForecastWarning
+from forecast.core.periods import financial_label
 from forecast.ingest.build import ingest, read_manifest
 from forecast.ingest.ho_prc import fy_to_calendar, read_ho_prc
+from forecast.ingest.panel import load_panel, panel_long, save_panel
 from forecast.ingest.population import quarterly_population, read_ons_midyear
-from forecast.panel import load_panel, panel_long, save_panel
-from forecast.periods import financial_label
 
 REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata"
 CODES = {
@@ -630,8 +630,8 @@ def test_national_series_are_period_only(sources):
         p["homicide_sharp_instrument_fy"].sel(period="2013Q1").item() == 210
     )  # FY 2012/13, both sexes
     assert p["border_seizures_cocaine"].attrs["geography"] == "national"
+    from forecast.ingest.panel import panel_long
     from forecast.ingest.validate import coverage_table
-    from forecast.panel import panel_long
 
     cov = coverage_table(p).set_index("series")
     assert cov.at["border_seizures_cocaine", "observed"] == 2

@@ -1,0 +1,1 @@
+"""Evaluation: scores, baselines, the rolling-origin backtest and the comparison of fits."""
