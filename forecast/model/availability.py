@@ -1,13 +1,14 @@
 """Latent Class A availability and its measurement model.
 
-A[f, t] = national[t] + regional[region(f), t] + force[f, t]: three AR(1) components, each
-parameterised by its persistence rho and innovation sd sigma (not its marginal sd, which correlates
-with rho), each centred (the path is the variable) and living on the subspace that the data
-identify: every path sums to zero over the panel's quarters (a force's level of A is not identified:
-each indicator's force levels take it), regional paths sum to zero over regions, and force paths
-over the forces of their region. The prior there is the AR(1) density conditioned on those
-constraints, normalising constant included (it depends on rho and sigma). No direction of the
-paths is left to the prior alone.
+A[f, t] = national[t] + regional[region(f), t] + force[f, t]: AR(1) components (the regional one
+optional, `regional = false`), each parameterised by its persistence rho and innovation sd sigma
+(not its marginal sd, which correlates with rho) and living on the subspace that the data identify:
+every path sums to zero over the panel's quarters (a force's level of A is not identified: each
+indicator's force levels take it), regional paths sum to zero over regions, and force paths over
+the forces of their region. The prior there is the AR(1) density conditioned on those constraints,
+normalising constant included (it depends on rho and sigma). No direction of the paths is left to
+the prior alone. The paths are the variables ("centred") or, with `parameterisation =
+"non_centred"`, unit-innovation paths times sigma (non-centred in scale only).
 
 Scale: the first indicator's loading is its sign x 1 ("first_loading") or A is divided by its sd
 ("unit_sd"); effects are reported per sd of A either way. Signs are fixed by each indicator's meaning.
@@ -15,9 +16,10 @@ Scale: the first indicator's loading is its sign x 1 ("first_loading") or A is d
 Each indicator j is observed through its operator (see :mod:`forecast.model.data`), with A centred
 over the quarters the indicator sees in each force:
 counts ~ NegBin(sum over the cell's forces and quarters of exp(log pop + a_j + g_j[f] + l_j A_j[f, t]
-+ enforcement terms)), where g_j sums to zero over the forces the indicator observes (a force's
-enforcement intensity: it cannot pass for availability); log-normal values (prices):
-log y ~ Normal(a_j + l_j * mean A_j, s_j).
++ sum_e b_e E_e[f, t])), where g_j sums to zero over the forces the indicator observes (a force's
+enforcement intensity: it cannot pass for availability) and b_e is one elasticity per enforcement
+series E_e (officers, drug arrests; within-force effort), shared by every indicator it acts on;
+log-normal values (prices): log y ~ Normal(a_j + l_j * mean A_j, s_j).
 """
 
 from __future__ import annotations
