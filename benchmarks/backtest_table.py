@@ -27,7 +27,12 @@ def combined_scores(folders: list[Path]) -> pd.DataFrame:
         new = sorted(set(scores["model"]) - seen)
         frames.append(scores[scores["model"].isin(new)])
         seen.update(new)
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    per_model = out.groupby("model")["origin"].unique()
+    common = set.intersection(*(set(o) for o in per_model))
+    if len(common) < out["origin"].nunique():  # an unfinished backtest: compare like with like
+        print(f"note: only the {len(common)} origins every model has are compared")
+    return out[out["origin"].isin(common)]
 
 
 def level_table(scores: pd.DataFrame, value: str) -> pd.DataFrame:
