@@ -207,12 +207,10 @@ def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> n
 def condition_on_windows(
     count: np.ndarray, eta: np.ndarray, data: ModelData, rng: np.random.Generator
 ) -> np.ndarray:
-    """History draws that add up to every observed window sum (financial-year knife, rolling years):
-    a window's quarters are drawn multinomially given its recorded total, with probabilities
-    proportional to each draw's quarterly means, so the quarters a series is only known through
-    sums stay consistent with what was published. Windows with a quarterly observation inside are
-    left as drawn (their quarters are known already). `count` and `eta` are (sample, force, period,
-    outcome); changed in place and returned."""
+    """History draws that add up to every recorded window sum (financial-year knife, rolling years):
+    the window's quarters drawn multinomially given its total, in proportion to each draw's quarterly
+    means; windows with a quarterly observation inside are left as drawn. `count` and `eta` are
+    (sample, force, period, outcome); `count` is changed in place and returned."""
     observed = data.observed
     for w in data.windowed:
         if w.cells.f_idx is None:  # cells over several forces: no single force to split

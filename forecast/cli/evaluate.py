@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from forecast.cli.options import STATE, Force, guard, out_console, print_frame, print_paths
+from forecast.cli.options import (
+    STATE,
+    Chains,
+    Draws,
+    Force,
+    Tune,
+    guard,
+    out_console,
+    print_frame,
+    print_paths,
+)
 
 
 @guard
@@ -22,16 +32,9 @@ def backtest(
         typer.Option(help="Explicit origin quarter (repeatable); overrides --origins."),
     ] = None,
     horizon: Annotated[int, typer.Option(help="Quarters ahead scored at each origin.")] = 4,
-    draws: Annotated[
-        int | None,
-        typer.Option(help="Posterior draws per chain at each origin [default: the spec's]."),
-    ] = None,
-    tune: Annotated[
-        int | None, typer.Option(help="Tuning steps per chain [default: the spec's].")
-    ] = None,
-    chains: Annotated[
-        int | None, typer.Option(help="Chains per fit [default: the spec's].")
-    ] = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    chains: Chains = None,
     models: Annotated[
         str, typer.Option(help="Comma-separated: model, no_link, seasonal_naive, ets.")
     ] = "model,no_link,seasonal_naive,ets",
