@@ -100,25 +100,42 @@ def summarise_diagnostics(
     )
 
 
-def gate_failures(summary: DiagnosticsSummary, gates: Gates = Gates()) -> list[str]:
+def convergence_checks(summary: DiagnosticsSummary, gates=Gates()) -> pd.DataFrame:
+    """One row per convergence gate (check, value, threshold, passed, detail) against `gates` (a
+    :class:`Gates` or a spec's `[gates]`): the one definition publication, backtests and `forecast
+    fit` share. A NaN E-BFMI (one draw) is not a failure; a NaN R-hat or ESS is."""
+    s, g = summary, gates
+    rows = [
+        ("max R-hat", s.max_rhat, f"<= {g.max_rhat}", s.max_rhat <= g.max_rhat, ""),
+        ("divergences", s.divergences, f"<= {g.max_divergences}", s.divergences <= g.max_divergences, ""),
+        ("min bulk ESS", s.min_ess_bulk, f">= {g.min_ess:g}", s.min_ess_bulk >= g.min_ess, s.worst_variable),
+        ("min tail ESS", s.min_ess_tail, f">= {g.min_ess:g}", s.min_ess_tail >= g.min_ess, ""),
+        ("min E-BFMI", s.min_bfmi, f">= {g.min_bfmi}", not s.min_bfmi < g.min_bfmi, ""),
+    ]  # fmt: skip
+    if s.min_ess_bulk_key == s.min_ess_bulk_key:  # NaN when there is no availability link
+        ok = s.min_ess_bulk_key >= g.min_ess_key
+        rows.append(
+            ("availability-effect bulk ESS", s.min_ess_bulk_key, f">= {g.min_ess_key:g}", ok, "")
+        )
+    table = pd.DataFrame(rows, columns=["check", "value", "threshold", "passed", "detail"])
+    return table.astype({"passed": bool})
+
+
+def gate_failures(summary: DiagnosticsSummary, gates=Gates()) -> list[str]:
     """Human-readable list of the gates a fit fails (empty when it passes)."""
+    checks = convergence_checks(summary, gates)
     out = []
-    if not summary.max_rhat <= gates.max_rhat:
-        out.append(f"max R-hat {summary.max_rhat:.3f} > {gates.max_rhat}")
-    if summary.divergences > gates.max_divergences:
-        out.append(f"{summary.divergences} divergent transitions (allowed {gates.max_divergences})")
-    if summary.min_ess_bulk_key == summary.min_ess_bulk_key and not (  # NaN: no availability link
-        summary.min_ess_bulk_key >= gates.min_ess_key
-    ):
-        out.append(
-            f"bulk ESS of {KEY_PARAMETER} {summary.min_ess_bulk_key:.0f} < {gates.min_ess_key:.0f}"
-        )
-    if not summary.min_ess_bulk >= gates.min_ess:
-        out.append(
-            f"min bulk ESS {summary.min_ess_bulk:.0f} < {gates.min_ess:.0f} ({summary.worst_variable})"
-        )
-    if summary.min_bfmi < gates.min_bfmi:
-        out.append(f"E-BFMI {summary.min_bfmi:.2f} < {gates.min_bfmi}")
+    for r in checks[~checks["passed"]].itertuples(index=False):
+        bound = r.threshold.replace("<=", ">").replace(">=", "<")  # the threshold it broke
+        if r.check == "divergences":
+            out.append(f"{r.value:.0f} divergent transitions (allowed {gates.max_divergences})")
+        elif r.check == "max R-hat":
+            out.append(f"max R-hat {r.value:.3f} {bound}")
+        elif r.check == "min E-BFMI":
+            out.append(f"E-BFMI {r.value:.2f} {bound}")
+        else:  # ESS
+            name = f"bulk ESS of {KEY_PARAMETER}" if r.check.startswith("avail") else r.check
+            out.append(f"{name} {r.value:.0f} {bound}" + (f" ({r.detail})" if r.detail else ""))
     return out
 
 

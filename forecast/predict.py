@@ -63,9 +63,10 @@ def _future_latent(
     from its last value with its own persistence and innovation sd (so each force's availability
     reverts to its own level, A's zero), then is scaled as in the fit; also returns the national
     component's (sample, steps) path."""
-    rho = _draws(post, "availability_rho", "availability_component")
+    q = "_quarterly" if "availability_quarterly_rho" in post else ""  # force paths on knots
+    rho = _draws(post, f"availability{q}_rho", "availability_component")
     if "availability_sigma" in post:
-        sd = _draws(post, "availability_sigma", "availability_component")
+        sd = _draws(post, f"availability{q}_sigma", "availability_component")
     else:  # fits saved before the innovation-sd parameterisation
         if "availability_share" in post:
             marginal = np.sqrt(_draws(post, "availability_share", "availability_component"))

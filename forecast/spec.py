@@ -171,6 +171,10 @@ class AvailabilitySpec(_Strict):
     # the force AR(1) paths, each on its identified subspace: "centred" (the path is the variable)
     # or "non_centred" in scale only (unit-innovation paths times their sd)
     parameterisation: Literal["centred", "non_centred"] = "centred"
+    # quarters between the knots of the force AR(1) paths (linear in between): 4 keeps a force's
+    # availability to yearly movement, leaving quarter-to-quarter wiggles of the enforcement-led
+    # counts to their overdispersion (which they trade off with at quarterly resolution)
+    force_step: int = Field(1, ge=1, le=8)
     # whether the national component of A enters the outcomes' link; false (default): the national
     # random-walk trend takes national movement, and the effect is identified from regional and
     # force deviations of availability (the two would otherwise trade off)

@@ -99,15 +99,10 @@ def without_link(spec: ModelSpec) -> ModelSpec:
 def fit_gates(tree: xr.DataTree, spec: ModelSpec) -> dict[str, float | bool]:
     """The convergence figures of one origin's fit and whether they pass the spec's gates, so a
     backtest can flag origins whose forecasts come from a fit that did not converge."""
-    from forecast.diagnostics import summarise_diagnostics
+    from forecast.diagnostics import convergence_checks, summarise_diagnostics
 
-    s, g = summarise_diagnostics(tree), spec.gates
-    passed = (
-        s.max_rhat <= g.max_rhat
-        and s.divergences <= g.max_divergences
-        and min(s.min_ess_bulk, s.min_ess_tail) >= g.min_ess
-        and not s.min_bfmi < g.min_bfmi  # NaN E-BFMI (one draw) is not a failure
-    )
+    s = summarise_diagnostics(tree)
+    passed = convergence_checks(s, spec.gates)["passed"].all()
     return {
         "fit_max_rhat": s.max_rhat,
         "fit_min_ess_bulk": s.min_ess_bulk,

@@ -65,7 +65,13 @@ def subspace_correction(sigma, rho, n_t: int, n_rows: int, n_groups: int) -> pt.
 
 
 def constrained_ar1(
-    name: str, sigma, rho, row_basis: np.ndarray, n_t: int, scaled: bool = False
+    name: str,
+    sigma,
+    rho,
+    row_basis: np.ndarray,
+    n_t: int,
+    scaled: bool = False,
+    time_dim: str = TIME_BASIS,
 ) -> pt.TensorVariable:
     """AR(1) paths (rows, time) on the subspace spanned by `row_basis` across rows and the zero-sum
     vectors over time: coordinates z, paths row_basis @ z @ time_basis', prior the AR(1) density
@@ -73,11 +79,11 @@ def constrained_ar1(
     its scale only: unit-innovation paths times sigma (the persistence stays in their prior), which
     decouples sigma from many weakly informed coordinates."""
     model = pm.modelcontext(None)
-    if TIME_BASIS not in model.coords:
-        model.add_coord(TIME_BASIS, list(range(n_t - 1)))
+    if time_dim not in model.coords:
+        model.add_coord(time_dim, list(range(n_t - 1)))
     model.add_coord(f"availability_{name}_basis", list(range(row_basis.shape[1])))
     z = pm.Normal(
-        f"availability_{name}_coord", 0.0, 1.0, dims=(f"availability_{name}_basis", TIME_BASIS)
+        f"availability_{name}_coord", 0.0, 1.0, dims=(f"availability_{name}_basis", time_dim)
     )
     time_basis = seen_basis(np.ones(n_t, bool))  # (T, T - 1) zero-sum over the quarters
     x = pt.dot(pt.dot(pt.as_tensor(row_basis), z), pt.as_tensor(time_basis.T))
@@ -86,6 +92,35 @@ def constrained_ar1(
     prior = ar1_logp(x, s, rho) + subspace_correction(s, rho, n_t, n_rows, n_rows - n_free)
     pm.Potential(f"availability_{name}_ar1", prior - pm.logp(pm.Normal.dist(0.0, 1.0), z).sum())
     return x * sigma if scaled else x
+
+
+def knot_interpolation(n_t: int, step: int) -> np.ndarray:
+    """(n_t, knots) linear interpolation from knots every `step` quarters (the last at or after the
+    panel's last quarter), centred over the quarters so every interpolated path sums to zero."""
+    n_k = -(-(n_t - 1) // step) + 1
+    t = np.arange(n_t) / step
+    w = np.maximum(0.0, 1.0 - np.abs(t[:, None] - np.arange(n_k)[None, :]))
+    return w - w.mean(axis=0, keepdims=True)
+
+
+def _force_paths(spec: AvailabilitySpec, sigma, rho, basis: np.ndarray, n_t: int):
+    """The force component (force, quarter): quarterly AR(1) paths, or with `force_step` > 1 AR(1)
+    paths on knots every `force_step` quarters interpolated linearly (their persistence and sd are
+    per step; `availability_quarterly_rho`/`_sigma` give the quarterly equivalents forecasts use)."""
+    scaled = spec.parameterisation == "non_centred"
+    step = spec.force_step
+    if step == 1:
+        return constrained_ar1("force", sigma[-1], rho[-1], basis, n_t, scaled)
+    w = knot_interpolation(n_t, step)
+    knots = constrained_ar1(
+        "force", sigma[-1], rho[-1], basis, w.shape[1], scaled, "availability_knot_basis"
+    )
+    rho_q = pt.set_subtensor(rho[-1], rho[-1] ** (1.0 / step))
+    marginal = sigma / pt.sqrt(1 - rho**2)
+    pm.Deterministic("availability_quarterly_rho", rho_q, dims="availability_component")
+    sigma_q = marginal * pt.sqrt(1 - rho_q**2)
+    pm.Deterministic("availability_quarterly_sigma", sigma_q, dims="availability_component")
+    return pt.dot(knots, pt.as_tensor(w.T))
 
 
 def latent_availability(
@@ -111,8 +146,7 @@ def latent_availability(
     n_f = len(data.forces)
     national = constrained_ar1("national", sigma[0], rho[0], np.ones((1, 1)), n_t)[0]
     group_of = data.region_of if spec.regional else np.zeros(n_f, int)
-    scaled = spec.parameterisation == "non_centred"
-    force = constrained_ar1("force", sigma[-1], rho[-1], group_basis(group_of), n_t, scaled)
+    force = _force_paths(spec, sigma, rho, group_basis(group_of), n_t)
     a_raw = national[None, :] + force
     regional = None
     if spec.regional:

@@ -8,7 +8,7 @@ import xarray as xr
 
 from forecast.checks import posterior_predictive_table
 from forecast.core import dims
-from forecast.diagnostics import diagnostics_table, summarise_diagnostics
+from forecast.diagnostics import convergence_checks, diagnostics_table, summarise_diagnostics
 from forecast.ingest.validate import check_panel
 from forecast.spec import GatesSpec, ModelSpec
 
@@ -19,18 +19,7 @@ def check_gates(
     """Every gate of the spec: one row per check (gate, value, threshold, passed, detail)."""
     g: GatesSpec = spec.gates
     s = summarise_diagnostics(tree, diagnostics_table(tree))
-    rows = [
-        ("max R-hat", s.max_rhat, f"<= {g.max_rhat}", s.max_rhat <= g.max_rhat, ""),
-        ("divergences", s.divergences, f"<= {g.max_divergences}", s.divergences <= g.max_divergences, ""),
-        ("min bulk ESS", s.min_ess_bulk, f">= {g.min_ess:g}", s.min_ess_bulk >= g.min_ess, s.worst_variable),
-        ("min tail ESS", s.min_ess_tail, f">= {g.min_ess:g}", s.min_ess_tail >= g.min_ess, ""),
-        ("min E-BFMI", s.min_bfmi, f">= {g.min_bfmi}", s.min_bfmi >= g.min_bfmi, ""),
-    ]  # fmt: skip
-    if s.min_ess_bulk_key == s.min_ess_bulk_key:  # NaN when there is no availability link
-        ok = s.min_ess_bulk_key >= g.min_ess_key
-        rows.append(
-            ("availability-effect bulk ESS", s.min_ess_bulk_key, f">= {g.min_ess_key:g}", ok, "")
-        )
+    rows = list(convergence_checks(s, g).itertuples(index=False, name=None))
     ppc = posterior_predictive_table(pred_hist)
     for r in ppc.itertuples(index=False):
         rows.append(

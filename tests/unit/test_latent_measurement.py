@@ -255,3 +255,40 @@ def test_scale_non_centred_force_paths_have_the_same_prior_as_centred_ones():
     )
     spec = parse_spec(text)
     assert spec.availability.parameterisation == "non_centred"
+
+
+def test_yearly_force_paths_are_linear_between_knots_and_forecast_per_quarter(panel):
+    """force_step = 4: the force component moves only between yearly knots (straight lines between),
+    still sums to zero over the quarters, and forecasts continue it with the quarterly persistence
+    rho^(1/4) and the innovation sd that keeps its marginal sd."""
+    from forecast.model.availability import knot_interpolation
+
+    w = knot_interpolation(10, 4)
+    assert w.shape == (10, 4) and np.allclose(w.sum(axis=0), 0.0)
+    knots = np.random.default_rng(14).normal(size=4)
+    path = w @ knots
+    bends = np.diff(path, 2)  # index i: the bend at quarter i + 1
+    assert np.allclose(bends[[0, 1, 2, 4, 5, 6]], 0.0)  # straight within each year
+    assert np.abs(bends[[3, 7]]).min() > 1e-3  # bends at the knots (quarters 4 and 8)
+
+    text = load_spec("latent").to_toml().replace("force_step = 1", "force_step = 4")
+    spec = parse_spec(text.replace("regional = true", "regional = false"))  # A = national + force
+    assert spec.availability.force_step == 4
+    model, data = build_model(panel, spec)
+    n_t = len(data.panel_periods)
+    n_k = -(-(n_t - 1) // 4) + 1
+    point = model.initial_point(random_seed=5)
+    assert point["availability_force_coord"].shape == (len(FORCES) - 1, n_k - 1)
+    values = {k: np.random.default_rng(6).normal(size=v.shape) for k, v in point.items()}
+    force = model["availability"] - model["availability_national"][None, :]
+    names = ["availability_quarterly_rho", "availability_quarterly_sigma"]
+    names += ["availability_rho", "availability_sigma"]
+    a, rho_q, sigma_q, rho, sigma = model.compile_fn(
+        [force] + [model[n] for n in names], inputs=model.value_vars, on_unused_input="ignore"
+    )(values)
+    assert np.allclose(a.mean(axis=1), 0.0)
+    assert np.allclose(np.diff(a[:, :4], 2, axis=1), 0.0)  # the first year is a straight line
+    assert rho_q[-1] == pytest.approx(rho[-1] ** 0.25) and rho_q[0] == pytest.approx(rho[0])
+    assert sigma_q[-1] / np.sqrt(1 - rho_q[-1] ** 2) == pytest.approx(
+        sigma[-1] / np.sqrt(1 - rho[-1] ** 2)
+    )
