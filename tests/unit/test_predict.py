@@ -142,3 +142,51 @@ def test_a_shock_still_on_at_the_last_quarter_persists_into_the_forecast():
     out = shock_terms(delta, ongoing, t, n_hist=5)[0]
     np.testing.assert_allclose(out[:, 0], [0, 0, 0, -0.1, 0, 0, 0])  # outcome 0's shock ended at 3
     np.testing.assert_allclose(out[:, 1], [0, 0, 0, -0.3, -0.4, -0.4, -0.4])  # last one persists
+
+
+def test_yearly_knot_force_paths_are_forecast_with_their_quarterly_persistence():
+    """A fit with `force_step = 4` records the force component's quarterly rho and sigma; forecasts
+    continue the force paths with those (not the per-knot ones): over many draws the lag-1
+    correlation of the projected force deviations is rho^(1/4) and their sd keeps the marginal sd."""
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    from forecast.predict import _future_latent
+
+    n_draws, forces, steps = 4000, 2, 40
+    rho, sigma = np.array([0.5, 0.9]), np.array([0.1, 0.3])  # (national, force) per knot
+    rho_q = np.array([0.5, 0.9**0.25])
+    sigma_q = sigma / np.sqrt(1 - rho**2) * np.sqrt(1 - rho_q**2)
+    comp = ("chain", "draw", "availability_component")
+
+    def per_draw(values):
+        return (comp, np.broadcast_to(values, (1, n_draws, *np.shape(values))))
+
+    marginal = sigma[1] / np.sqrt(1 - rho[1] ** 2)
+    start = np.random.default_rng(1).normal(0, marginal, size=n_draws)
+    post = xr.Dataset(
+        {
+            "availability_rho": per_draw(rho),
+            "availability_sigma": per_draw(sigma),
+            "availability_quarterly_rho": per_draw(rho_q),
+            "availability_quarterly_sigma": per_draw(sigma_q),
+            "availability_national_last": (("chain", "draw"), np.zeros((1, n_draws))),
+            "availability_force_last": (
+                ("chain", "draw", "force"),
+                np.stack([start, -start], axis=1)[None],
+            ),
+            "availability_scale": (("chain", "draw"), np.ones((1, n_draws))),
+        }
+    )
+    data = SimpleNamespace(forces=["A", "B"], regions=["R"], region_of=np.zeros(forces, int))
+    out, national = _future_latent(post, data, steps, np.random.default_rng(2))
+    force = out - national[:, None, :]  # (sample, force, step)
+    assert np.allclose(force.sum(axis=1), 0.0)  # innovations keep the region's sum at zero
+    x = force[:, 0, :]
+    lag1 = np.corrcoef(x[:, 10], x[:, 11])[0, 1]
+    assert lag1 == pytest.approx(0.9**0.25, abs=0.02)  # not the per-knot 0.9
+    # the start decays as rho_q^40; innovations keep the marginal variance, halved by the region's
+    # zero-sum constraint over its two forces
+    decay = rho_q[1] ** (2 * steps)
+    assert x[:, -1].std() == pytest.approx(marginal * np.sqrt(decay + (1 - decay) / 2), rel=0.03)
