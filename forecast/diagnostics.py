@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.core.errors import DiagnosticsError
+from forecast.spec import GatesSpec
 
 KEY_PARAMETER = "availability_beta"
 
@@ -100,7 +101,9 @@ def summarise_diagnostics(
     )
 
 
-def convergence_checks(summary: DiagnosticsSummary, gates=Gates()) -> pd.DataFrame:
+def convergence_checks(
+    summary: DiagnosticsSummary, gates: Gates | GatesSpec = Gates()
+) -> pd.DataFrame:
     """One row per convergence gate (check, value, threshold, passed, detail) against `gates` (a
     :class:`Gates` or a spec's `[gates]`): the one definition publication, backtests and `forecast
     fit` share. A NaN E-BFMI (one draw) is not a failure; a NaN R-hat or ESS is."""
@@ -121,7 +124,7 @@ def convergence_checks(summary: DiagnosticsSummary, gates=Gates()) -> pd.DataFra
     return table.astype({"passed": bool})
 
 
-def gate_failures(summary: DiagnosticsSummary, gates=Gates()) -> list[str]:
+def gate_failures(summary: DiagnosticsSummary, gates: Gates | GatesSpec = Gates()) -> list[str]:
     """Human-readable list of the gates a fit fails (empty when it passes)."""
     checks = convergence_checks(summary, gates)
     out = []

@@ -116,9 +116,8 @@ def _force_paths(spec: AvailabilitySpec, sigma, rho, basis: np.ndarray, n_t: int
         "force", sigma[-1], rho[-1], basis, w.shape[1], scaled, "availability_knot_basis"
     )
     rho_q = pt.set_subtensor(rho[-1], rho[-1] ** (1.0 / step))
-    marginal = sigma / pt.sqrt(1 - rho**2)
+    sigma_q = sigma / pt.sqrt(1 - rho**2) * pt.sqrt(1 - rho_q**2)  # same marginal sd
     pm.Deterministic("availability_quarterly_rho", rho_q, dims="availability_component")
-    sigma_q = marginal * pt.sqrt(1 - rho_q**2)
     pm.Deterministic("availability_quarterly_sigma", sigma_q, dims="availability_component")
     return pt.dot(knots, pt.as_tensor(w.T))
 
