@@ -70,7 +70,7 @@ def prior_failures(table: pd.DataFrame, min_share: float = 0.5) -> list[str]:
 
 
 def posterior_predictive_table(pred: xr.Dataset) -> pd.DataFrame:
-    """Per outcome, from `forecast.predict.predict(..., horizon=0)`: share of observed cells inside
+    """Per outcome, from the history (horizon 0) of `forecast.predict.predict`: share of observed cells inside
     their 90% predictive interval, and Bayesian p-values P(T_rep >= T_obs) for the total count, the
     sd of log(1 + count) over cells (spread) and the share of zero cells."""
     hist = pred.where(pred[dims.HORIZON] == 0, drop=True)

@@ -14,13 +14,14 @@ from forecast.spec import GatesSpec, ModelSpec
 
 
 def check_gates(
-    tree: xr.DataTree, panel: xr.Dataset, spec: ModelSpec, pred_hist: xr.Dataset
+    tree: xr.DataTree, panel: xr.Dataset, spec: ModelSpec, pred: xr.Dataset
 ) -> tuple[pd.DataFrame, dict]:
-    """Every gate of the spec: one row per check (gate, value, threshold, passed, detail)."""
+    """Every gate of the spec: one row per check (gate, value, threshold, passed, detail). `pred`
+    is a prediction whose history (horizon 0) replicates the data for the predictive checks."""
     g: GatesSpec = spec.gates
     s = summarise_diagnostics(tree, diagnostics_table(tree))
     rows = list(convergence_checks(s, g).itertuples(index=False, name=None))
-    ppc = posterior_predictive_table(pred_hist)
+    ppc = posterior_predictive_table(pred)
     for r in ppc.itertuples(index=False):
         rows.append(
             (f"PPC 90% coverage: {r.outcome}", r.coverage_90, f">= {g.min_ppc_coverage_90}",

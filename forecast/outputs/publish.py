@@ -94,13 +94,12 @@ def publish(
     panel = cut_panel(panel, period)
     tree, reused, notes = fit_or_reuse(panel, model_spec, cache, progress)
     pred_seed = model_spec.sampler.seed + 1
-    pred_hist = predict(tree, horizon=0, seed=pred_seed)
-    checks, extra = check_gates(tree, panel, model_spec, pred_hist)
+    pred = predict(tree, horizon=horizon, seed=pred_seed)  # its history is the PPC's replicate
+    checks, extra = check_gates(tree, panel, model_spec, pred)
     failures = checks[~checks["passed"]]
     if len(failures) and not allow_failed_checks:
         raise PublishRefused(failures)
 
-    pred = predict(tree, horizon=horizon, seed=pred_seed)
     table = summary_table(pred)
     if base is None:
         base = default_base(pred)

@@ -25,6 +25,7 @@ LAYERS = (
             "forecast.fit_cache",
             "forecast.sampling_guard",
             "forecast.diagnostics",
+            "forecast.rank_diagnostics",
             "forecast.checks",
             "forecast.posterior",
         ),
