@@ -88,3 +88,31 @@ def panel_rates(panel: xr.Dataset) -> pd.DataFrame:
         "rate_per_100k",
     ]
     return frame[cols]
+
+
+def window_rates(panel: xr.Dataset, variable: str, outcome: str) -> pd.DataFrame:
+    """Observed window sums of a force series (a financial-year total, recorded at the quarter its
+    window ends) by area, with the quarterly average rate per 100,000 over the window's quarters, so
+    a chart of quarterly rates can show what was published. An aggregate appears only where every
+    member force has the window (knife: no Welsh force, so no England and Wales total)."""
+    da = panel[variable]
+    window = int(da.attrs.get("window_quarters", 1))
+    ds = xr.Dataset({"total": da, dims.POPULATION: panel[dims.POPULATION]})
+    ds = ds.assign_coords({c: panel[c] for c in (dims.FORCE_CODE, dims.REGION)})
+    areas = to_areas(ds, strict=["total"])
+    pop = areas[dims.POPULATION].rolling({dims.PERIOD: window}, min_periods=1).mean()
+    frame = (areas["total"] / window / pop * 1e5).rename("rate_per_100k").to_dataframe()
+    frame["total"] = areas["total"].to_dataframe()["total"]
+    frame = frame.reset_index().dropna(subset=["total"])
+    end = pd.PeriodIndex(frame[dims.PERIOD], freq="Q")
+    return pd.DataFrame(
+        {
+            dims.AREA: frame[dims.AREA].values,
+            dims.OUTCOME: outcome,
+            "variable": variable,
+            "start": (end - (window - 1)).astype(str),
+            "end": end.astype(str),
+            "total": frame["total"].values,
+            "rate_per_100k": frame["rate_per_100k"].values,
+        }
+    )

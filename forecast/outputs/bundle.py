@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.core import dims
+from forecast.core.areas import window_rates
 from forecast.fit import package_versions, save_fit
 from forecast.ingest.panel import panel_hash
 from forecast.ingest.validate import coverage_table
@@ -124,14 +125,27 @@ def write_tables(tmp: Path, c: Contents) -> dict[str, Path]:
     return paths
 
 
+def observed_windows(c: Contents) -> pd.DataFrame | None:
+    """The published window sums of outcomes the spec observes only through them (knife's
+    financial-year totals), by area, for the fan charts."""
+    parts = [
+        window_rates(c.panel, o.variable, o.outcome)
+        for o in c.spec.observations
+        if o.variable in c.panel and dims.FORCE in c.panel[o.variable].dims
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
 def draw_figures(figs: Path, c: Contents) -> dict[str, Path]:
     """The report's figures (watermarked when checks failed): fan charts, index and availability."""
     table, dhi = c.table, c.harm.table
     with plots.watermark(c.warning):
         top = table.loc[table["area_level"] == "national", "area"].iloc[0]
-        fig_paths = {"national": plots.fan_chart(table, top, figs / "fan_national.png")}
+        w = observed_windows(c)
+        fig_paths = {"national": plots.fan_chart(table, top, figs / "fan_national.png", windows=w)}
         for area in pd.unique(table.loc[table["area_level"] != "national", "area"]):
-            fig_paths[area] = plots.fan_chart(table, area, figs / f"fan_{slug(area)}.png")
+            path = figs / f"fan_{slug(area)}.png"
+            fig_paths[area] = plots.fan_chart(table, area, path, windows=w)
         fig_paths["dhi"] = plots.dhi_chart(dhi, top, figs / "dhi.png")
         fig_paths["dhi_decomposition"] = plots.decomposition_chart(
             c.harm.decomposition, figs / "dhi_decomposition.png"

@@ -129,7 +129,7 @@ def render_report(
     warn = f'<div class="warning">{html.escape(warning)}</div>' if warning else ""
     sections = [
         _headline(nat, d, base),
-        _forecasts(nat, table, figures),
+        _forecasts(nat, table, figures, _windowed_note(spec, panel)),
         _harm(d, figures, base, decomposition, sensitivity, weights, attributable, events),
         _availability(effects, figures, measurement),
         _data(coverage, flags),
@@ -199,8 +199,30 @@ def _headline(nat: pd.DataFrame, d: pd.DataFrame, base: str) -> str:
 England and Wales are sums of force draws, so every level agrees.</p></section>"""
 
 
-def _forecasts(nat: pd.DataFrame, table: pd.DataFrame, figures: dict[str, Path]) -> str:
-    """Fan charts (England and Wales, each region, each force folded) and the national table."""
+def _windowed_note(spec, panel) -> str:
+    """What is annual: outcomes the data give only as window sums, said in words under the charts."""
+    notes = []
+    for o in spec.observations:
+        if o.variable not in panel:
+            continue
+        da = panel[o.variable]
+        seen = int((da.notnull().sum(dims.PERIOD) > 0).sum()) if dims.FORCE in da.dims else 0
+        kind = html.escape(str(da.attrs.get("aggregation", "window sums")))
+        notes.append(
+            f"<p><b>{html.escape(o.outcome)}</b> is published only as {kind} ({seen} of "
+            f"{panel.sizes[dims.FORCE]} forces). Its quarterly history is the model's split of each "
+            "published total into quarters (the draws add up exactly to it); the black bars on the "
+            "charts are each total divided by its quarters. Where a member force has no total "
+            "(an area with Welsh forces for knife) no bar is drawn.</p>"
+        )
+    return "".join(notes)
+
+
+def _forecasts(
+    nat: pd.DataFrame, table: pd.DataFrame, figures: dict[str, Path], note: str = ""
+) -> str:
+    """Fan charts (England and Wales, each region, each force folded), the national table and what
+    is observed only annually."""
     regions = [a for a in figures if a in set(table.loc[table["area_level"] == "region", "area"])]
     forces = [a for a in figures if a in set(table.loc[table["area_level"] == "force", "area"])]
     fan_regions = "".join(_img(figures[a], f"fan chart {a}") for a in regions)
@@ -213,6 +235,7 @@ def _forecasts(nat: pd.DataFrame, table: pd.DataFrame, figures: dict[str, Path])
     ]
     return f"""<section id="forecasts"><h2>Forecasts</h2>
 {_img(figures["national"], "fan chart, England and Wales")}
+{note}
 {_table(forecast_rows, 0)}
 <h3>Regions</h3>{fan_regions}
 <h3>Forces</h3><p class="small">Select a force to open its fan chart.</p>{fan_forces}</section>"""

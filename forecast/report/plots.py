@@ -24,8 +24,11 @@ def fan_chart(
     path: Path,
     quantity: str = "rate_per_100k",
     overwrite: bool = False,
+    windows: pd.DataFrame | None = None,
 ) -> Path:
-    """One panel per outcome for `area`: median, 50/80/95% bands, observed values, forecast shaded."""
+    """One panel per outcome for `area`: median, 50/80/95% bands, observed values, forecast shaded;
+    an outcome published only as window sums (`windows`, from :func:`forecast.core.areas.window_rates`)
+    shows each window's quarterly average as a bar across its quarters."""
     rows = table[(table["area"] == area) & (table["quantity"] == quantity)]
     if rows.empty:
         raise ValueError(f"no rows for area {area!r} and quantity {quantity!r}")
@@ -37,11 +40,25 @@ def fan_chart(
         x = pd.PeriodIndex(r["period"], freq="Q").to_timestamp(how="end")
         _bands(ax, x, r, "tab:blue")
         ax.plot(x, r["observed"], "o", ms=2.5, color="black", label="observed")
+        if windows is not None and quantity == "rate_per_100k":
+            _window_bars(ax, windows[(windows["area"] == area) & (windows["outcome"] == outcome)])
         ax.set_title(f"{area}: {outcome}", loc="left", fontsize=10)
         ax.set_ylabel(str(r["unit"].iloc[0]).replace(" population", "\npopulation"), fontsize=8)
     axes[0].legend(ncol=5, fontsize=7, loc="upper left")
     fig.tight_layout()
     return _save(fig, path, overwrite)
+
+
+def _window_bars(ax, w: pd.DataFrame) -> None:
+    """Observed window sums as their quarterly average, one bar from the window's first quarter to its
+    last (quarters are plotted at their ends)."""
+    if w.empty:
+        return
+    start = pd.PeriodIndex(w["start"], freq="Q").to_timestamp(how="end")
+    end = pd.PeriodIndex(w["end"], freq="Q").to_timestamp(how="end")
+    ax.hlines(w["rate_per_100k"], start, end, color="black", lw=2,
+              label="observed financial-year total / 4")  # fmt: skip
+    ax.legend(handles=ax.get_legend_handles_labels()[0][-1:], fontsize=7, loc="upper left")
 
 
 def coverage_plot(observed: dict[str, pd.DataFrame], path: Path, overwrite: bool = False) -> Path:
