@@ -41,17 +41,16 @@ def _future_index(
     """Simulate (sample, force, steps) future index values from the fitted AR(1) dynamics."""
     n_s = post.sizes["chain"] * post.sizes["draw"]
     rho_n, sig_n = _draws(post, "index_nat_rho")[:, None], _draws(post, "index_nat_sigma")[:, None]
-    if "index_nat_intercept" in post:
-        intercept = _draws(post, "index_nat_intercept")[:, None]
-    else:  # fits saved before the intercept form
-        intercept = _draws(post, "index_nat_mean")[:, None] * (1 - rho_n)
+    name = "index_nat_intercept" if "index_nat_intercept" in post else "index_nat_mean"  # old fits
+    intercept = _draws(post, name)[:, None] * (1 if name.endswith("intercept") else 1 - rho_n)
     rho_d, sig_d = _draws(post, "index_dev_rho")[:, None], _draws(post, "index_dev_sigma")[:, None]
+    c_d = _draws(post, "index_dev_intercept", dims.FORCE) if "index_dev_intercept" in post else 0.0
     nat = np.full((n_s, 1), index_full[:, -1].mean())
     dev = np.broadcast_to(index_full[:, -1] - index_full[:, -1].mean(), (n_s, index_full.shape[0]))
     out = np.empty((n_s, index_full.shape[0], steps))
     for j in range(steps):
         nat = intercept + rho_n * nat + sig_n * rng.normal(size=(n_s, 1))
-        dev = rho_d * dev + sig_d * rng.normal(size=dev.shape)
+        dev = c_d + rho_d * dev + sig_d * rng.normal(size=dev.shape)  # to each force's own level
         out[:, :, j] = nat + dev
     return out
 

@@ -274,9 +274,14 @@ def index_dynamics(data: ModelData) -> None:
     rho_n = pm.Uniform("index_nat_rho", -1.0, 1.0)
     sig_n = pm.HalfNormal("index_nat_sigma", 1.0)
     pm.Normal("index_nat_obs", intercept + rho_n * nat[:-1], sig_n, observed=nat[1:])
+    # each force's deviation reverts to its own level (c_f / (1 - rho)), not to the national mean:
+    # around 0 the pooled persistence reads a force's lasting level as slow reversion and forecasts
+    # pulled every force towards the mean; intercepts partially pooled, in the same linear form
+    c_sd = pm.HalfNormal("index_dev_intercept_sd", 0.5)
+    c_f = pm.Normal("index_dev_intercept", 0.0, c_sd, dims=dims.FORCE)
     rho_d = pm.Uniform("index_dev_rho", -1.0, 1.0)
     sig_d = pm.HalfNormal("index_dev_sigma", 1.0)
-    pm.Normal("index_dev_obs", rho_d * dev[:, :-1], sig_d, observed=dev[:, 1:])
+    pm.Normal("index_dev_obs", c_f[:, None] + rho_d * dev[:, :-1], sig_d, observed=dev[:, 1:])
 
 
 def likelihood(spec: LikelihoodSpec, eta: pt.TensorVariable, data: ModelData) -> None:

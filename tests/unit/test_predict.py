@@ -190,3 +190,37 @@ def test_yearly_knot_force_paths_are_forecast_with_their_quarterly_persistence()
     # zero-sum constraint over its two forces
     decay = rho_q[1] ** (2 * steps)
     assert x[:, -1].std() == pytest.approx(marginal * np.sqrt(decay + (1 - decay) / 2), rel=0.03)
+
+
+def test_index_forecasts_revert_to_each_forces_own_level():
+    """Forces keep lasting index levels (between-force sd 0.9, within 0.38, persistence 0.6 around
+    their own level, as in the real index): fitted and projected 12 quarters ahead, each force's
+    mean path stays at its own level instead of drifting to the national mean."""
+    from types import SimpleNamespace
+
+    import pymc as pm
+
+    from forecast.model.components import index_dynamics
+    from forecast.predict import _future_index
+
+    rng = np.random.default_rng(3)
+    n_f, n_t, rho = 43, 45, 0.6
+    level = rng.normal(0, 0.9, n_f)
+    level -= level.mean()
+    dev = np.zeros((n_f, n_t))
+    dev[:, 0] = rng.normal(0, 0.38, n_f)
+    for t in range(1, n_t):
+        dev[:, t] = rho * dev[:, t - 1] + rng.normal(0, 0.38 * np.sqrt(1 - rho**2), n_f)
+    nat = 0.1 * np.cumsum(rng.normal(size=n_t))
+    index = nat[None, :] + level[:, None] + dev
+    with pm.Model(coords={"force": [f"f{i}" for i in range(n_f)]}):
+        index_dynamics(SimpleNamespace(index_full=index))
+        tree = pm.sample(
+            draws=300, tune=300, chains=2, nuts_sampler="nutpie", progressbar=False, random_seed=1
+        )
+    post = tree["posterior"].to_dataset()
+    assert 0.4 < float(post["index_dev_rho"].mean()) < 0.75  # around 0 it read 0.9+
+    future = _future_index(post, index, 12, np.random.default_rng(0))
+    ahead = future[:, :, -1].mean(axis=0) - future[:, :, -1].mean()
+    slope = np.polyfit(level, ahead, 1)[0]
+    assert 0.85 < slope < 1.15, slope  # reverting to the mean would give about 0.4
