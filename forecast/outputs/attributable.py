@@ -29,7 +29,7 @@ import xarray as xr
 from forecast.core import dims
 from forecast.core.areas import to_areas
 from forecast.outputs.harm import HARM, HarmError, base_periods
-from forecast.outputs.scenario import _within_sd
+from forecast.outputs.scenario import within_force_sd
 from forecast.predict import SEED_ATTR, Projection, project
 
 ATTRIBUTABLE = "attributable"
@@ -48,8 +48,8 @@ def counterfactual(proj: Projection, reference: str, base_quarters: pd.PeriodInd
     text = str(reference).strip()
     lead = proj.availability.shape[2] - len(proj.periods)
     if m := re.fullmatch(r"([-+]?\d+(?:\.\d+)?)\s*sd", text):
-        held = link - float(m[1]) * _within_sd(proj.availability, lead + proj.n_hist)[:, None, None]
-        return held + national
+        sd = within_force_sd(proj.availability, lead + proj.n_hist)  # per draw
+        return link - float(m[1]) * sd[:, None, None] + national
     if text == "base":
         quarters = base_quarters
     else:

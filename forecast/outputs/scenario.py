@@ -139,7 +139,7 @@ def _quarter(text: str, where: str, proj: Projection) -> pd.Period:
     return q
 
 
-def _within_sd(path: np.ndarray, n_hist: int) -> np.ndarray:
+def within_force_sd(path: np.ndarray, n_hist: int) -> np.ndarray:
     """Per draw, the sd of availability's within-force variation over the history."""
     hist = path[:, :, :n_hist]
     x = hist - hist.mean(axis=2, keepdims=True)
@@ -152,7 +152,7 @@ def shifted_availability(
     """The projection's availability path (sample, force, quarter) with the scenario applied."""
     path = proj.availability.copy()
     lead = path.shape[2] - len(proj.periods)
-    sd = _within_sd(path, lead + proj.n_hist)
+    sd = within_force_sd(path, lead + proj.n_hist)
     for i, change in enumerate(scenario.changes, start=1):
         at = f"{where}: change {i}"
         forces = _forces_of(change, at, list(proj.data.forces))
