@@ -207,13 +207,16 @@ def _windowed_note(spec, panel) -> str:
             continue
         da = panel[o.variable]
         seen = int((da.notnull().sum(dims.PERIOD) > 0).sum()) if dims.FORCE in da.dims else 0
-        kind = html.escape(str(da.attrs.get("aggregation", "window sums")))
+        kind = html.escape(str(da.attrs.get("aggregation", "window sum")))
+        have = da.notnull().any([d for d in da.dims if d != dims.PERIOD]).values
+        last = str(panel.indexes[dims.PERIOD][have][-1]) if have.any() else "none"
         notes.append(
-            f"<p><b>{html.escape(o.outcome)}</b> is published only as {kind} ({seen} of "
-            f"{panel.sizes[dims.FORCE]} forces). Its quarterly history is the model's split of each "
-            "published total into quarters (the draws add up exactly to it); the black bars on the "
-            "charts are each total divided by its quarters. Where a member force has no total "
-            "(an area with Welsh forces for knife) no bar is drawn.</p>"
+            f"<p><b>{html.escape(o.outcome)}</b> is published only as {kind}s ({seen} of "
+            f"{panel.sizes[dims.FORCE]} forces; the last ends in {last}, and after it the band rests "
+            "on the model alone). Its quarterly history is the model's split of each published total "
+            "into quarters (inside the modelled quarters the draws add up exactly to each total); "
+            "the black bars on the charts are each total divided by its quarters. Where a member "
+            "force has no total (an area with Welsh forces for knife) no bar is drawn.</p>"
         )
     return "".join(notes)
 

@@ -54,5 +54,7 @@ def test_the_report_says_what_is_annual():
     panel = mixed_frequency(_panel())
     note = _windowed_note(load_spec("realdata"), panel)
     n = panel.sizes[dims.FORCE]
-    assert f"<b>knife</b> is published only as financial-year sum ({n} of {n} forces)" in note
+    last = panel["knife_fy"].dropna("period", how="all").indexes["period"][-1]
+    assert f"<b>knife</b> is published only as financial-year sums ({n} of {n} forces; " in note
+    assert f"the last ends in {last}," in note and str(last) == "2020Q1"
     assert _windowed_note(load_spec("default"), panel) == ""
