@@ -20,6 +20,7 @@ from forecast.core.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (r
 from forecast.core.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
 from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prepare_data
+from forecast.model.dynamics import dynamics_paths, group_centred_normals, group_of
 from forecast.spec import ModelSpec
 
 BREAK_STEP_VAR = "break_step"
@@ -84,14 +85,10 @@ def _future_latent(
     out_nat = np.empty((rho.shape[0], steps))
     # innovations obey the fit's constraints: regional ones sum to zero over regions, force ones
     # over the forces of their region (the constraints are linear, so the paths keep obeying them)
-    group_of = data.region_of if regional else np.zeros(len(data.forces), int)
-    n_groups = group_of.max() + 1
-    counts = np.bincount(group_of, minlength=n_groups)
+    group = group_of(data, regional)
     for j in range(steps):
         nat = rho[:, :1] * nat + sd[:, :1] * rng.normal(size=nat.shape)
-        eps = rng.normal(size=force.shape)
-        sums = np.stack([eps[:, group_of == g].sum(axis=1) for g in range(n_groups)], axis=1)
-        eps = eps - (sums / counts)[:, group_of]
+        eps = group_centred_normals(rng, force.shape, group)
         force = rho[:, -1:] * force + sd[:, -1:] * eps
         raw = nat + force
         if regional:
@@ -309,6 +306,10 @@ def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projec
                 post, "trend_regional", (dims.OUTCOME, dims.GOR, dims.PERIOD), horizon, rng
             )
             trend = trend[:, :, None, :] + regional[:, :, data.region_of, :]
+    by_region = spec.trend.kind == "random_walk" and spec.trend.regional
+    dyn = dynamics_paths(post, data, group_of(data, by_region), horizon, rng)
+    if dyn is not None:  # persistent force deviations: per force, so they join the trend
+        trend = dyn if trend is None else dyn + (trend[:, :, None] if trend.ndim == 3 else trend)
     # population: extrapolated log-linearly from each force's growth over the last four quarters
     k = min(4, data.log_offset.shape[1] - 1)
     growth = (data.log_offset[:, -1] - data.log_offset[:, -1 - k]) / max(k, 1)

@@ -36,6 +36,7 @@ from forecast.core.forces import force_register, normalise_forces
 from forecast.core.periods import quarter_range
 from forecast.core.scale import within_sd
 from forecast.ingest.panel import make_panel
+from forecast.simulate_drift import ar1, slow_movements
 from forecast.simulate_shapes import published
 
 DEFAULT_EFFECTS = {"homicide": 0.10, "robbery": 0.08, "knife": 0.12}
@@ -69,21 +70,11 @@ PUBLISHED = {
 }
 
 
-def _ar1(rng: np.random.Generator, n: int, t: int, rho: float, sd: float) -> np.ndarray:
-    """`n` stationary AR(1) series of length `t` with marginal sd `sd`."""
-    x = np.empty((n, t))
-    x[:, 0] = rng.normal(0.0, sd, size=n)
-    innov = sd * np.sqrt(1 - rho**2)
-    for i in range(1, t):
-        x[:, i] = rho * x[:, i - 1] + rng.normal(0.0, innov, size=n)
-    return x
-
-
 def _enforcement(rng: np.random.Generator, pop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Log enforcement effort per force and quarter (a slow AR(1) plus a force trend) and the
     police officers it implies (about 220 per 100,000 around each force's own level)."""
     n_f, total = pop.shape
-    effort = _ar1(rng, n_f, total, 0.9, 0.1)
+    effort = ar1(rng, n_f, total, 0.9, 0.1)
     effort = effort + rng.normal(0, 0.02, size=(n_f, 1)) * (np.arange(total)[None, :] - total / 2)
     officers = pop / 1e5 * OFFICERS_PER_100K * np.exp(rng.normal(0, 0.15, (n_f, 1)) + effort)
     return effort, officers
@@ -108,6 +99,7 @@ def simulate_panel(
     holdout: int = 0,
     breaks: list[dict] | None = None,
     regional_trend_sd: dict[str, float] | None = None,
+    force_drift_sd: dict[str, float] | None = None,
 ) -> xr.DataTree:
     """Simulate a quarterly panel (all 43 forces by default) with its truth; deterministic in `seed`.
 
@@ -116,6 +108,9 @@ def simulate_panel(
     register (attribute ``breaks``) so the model can give them step effects. `regional_trend_sd` adds
     regional random-walk deviations from the national trend (step sd per outcome, steps summing to zero
     over regions), drawn from their own stream so availability and the indicators are unchanged.
+    `force_drift_sd` adds persistent force deviations of the log rate (quarterly AR(1), persistence
+    0.9, marginal sd per outcome; own stream), as a force's rate drifts from its average for
+    years; the truth holds them as `force_drift` (outcome, force, period).
     """
     if not 2 <= n_periods <= MAX_PERIODS or not 0 <= holdout <= MAX_PERIODS:
         raise ForecastError(
@@ -135,12 +130,10 @@ def simulate_panel(
     a_obs, a_lag, index = _availability(rng, r_idx, len(uniq), total, lag, index_noise)
     indicator_counts, officers, price = _indicators(rng, seed, reg, forces, pop, a_obs)
     params, eta = _outcome_model(rng, outcomes, effects, pop, a_lag, periods_all)
-    regional_trend = None
-    if regional_trend_sd:
-        regional_trend = _regional_trend(
-            seed, regional_trend_sd, outcomes, len(uniq), total, lag, n_periods
-        )
-        eta = eta + regional_trend[:, r_idx, :].transpose(1, 2, 0)
+    slow, slow_truth = slow_movements(
+        seed, outcomes, r_idx, list(uniq), total, lag, n_periods, regional_trend_sd, force_drift_sd
+    )
+    eta = eta + slow
     break_rows = _apply_breaks(eta, breaks, forces, outcomes, periods_all)
     counts = _nb(rng, np.exp(eta), np.broadcast_to(params.phi, eta.shape))
 
@@ -163,12 +156,7 @@ def simulate_panel(
     hist = slice(0, n_periods)
     attrs = {"lag": lag, "index_noise": index_noise, "seed": seed}
     truth = _truth(params, a_obs, forces, periods_all, hist, attrs)
-    if regional_trend is not None:
-        truth["trend_regional"] = xr.DataArray(
-            regional_trend[:, :, hist],
-            dims=(dims.OUTCOME, dims.GOR, dims.PERIOD),
-            coords={dims.GOR: list(uniq)},
-        )
+    truth = truth.assign({k: v.isel({dims.PERIOD: hist}) for k, v in slow_truth.items()})
     tree = {"/panel": panel(hist), "/truth": truth}
     if holdout:
         tree["/future"] = panel(slice(n_periods, total))
@@ -200,9 +188,9 @@ def _availability(
     n_all = total + lag  # pre-sample quarters so A[t - lag] exists from the first quarter
     s = np.arange(n_all)
     rise = 1.2 / (1 + np.exp(-(s - n_all * 0.45) / (n_all * 0.08)))
-    national = _ar1(rng, 1, n_all, 0.85, 0.5)[0] + rise
-    regional = _ar1(rng, n_regions, n_all, 0.7, 0.35)[r_idx]
-    force_dev = _ar1(rng, n_f, n_all, 0.6, 0.5)
+    national = ar1(rng, 1, n_all, 0.85, 0.5)[0] + rise
+    regional = ar1(rng, n_regions, n_all, 0.7, 0.35)[r_idx]
+    force_dev = ar1(rng, n_f, n_all, 0.6, 0.5)
     a_raw = national[None, :] + regional + force_dev
     a_all = (a_raw - a_raw.mean()) / a_raw.std()
     a_obs = a_all[:, lag:]  # A at each panel quarter
@@ -229,7 +217,7 @@ def _indicators(
     a_pop = (a_obs * pop).sum(axis=0) / pop.sum(axis=0)
     indicator_counts = {}
     for name, (rate, loading, level_sd, enforce) in INDICATORS.items():
-        level = rng.normal(0.0, level_sd, size=n_f)[:, None] + _ar1(rng, n_f, total, 0.5, 0.05)
+        level = rng.normal(0.0, level_sd, size=n_f)[:, None] + ar1(rng, n_f, total, 0.5, 0.05)
         mu_ind = pop / 1e5 * rate * np.exp(loading * a_obs + level + enforce * effort)
         indicator_counts[name] = _nb(rng, mu_ind, np.full((n_f, total), 30.0))
     welsh = reg.loc[forces, "force_code"].str.startswith("W").to_numpy()
@@ -285,26 +273,6 @@ def _outcome_model(
         + trend.T[None, :, :]
     )
     return _Truth(alpha, beta, u, sd_u, season, trend, sd_rw, phi), eta
-
-
-def _regional_trend(
-    seed: int,
-    regional_trend_sd: dict[str, float],
-    outcomes: tuple[str, ...],
-    n_regions: int,
-    total: int,
-    lag: int,
-    n_periods: int,
-) -> np.ndarray:
-    """(outcome, region, quarter) random-walk deviations from the national trend, from their own
-    stream, summing to zero over regions and centred over the modelled quarters."""
-    n_k = len(outcomes)
-    sd_g = np.array([regional_trend_sd.get(k, 0.0) for k in outcomes])
-    g_rng = np.random.default_rng([seed, 7])
-    z = g_rng.normal(size=(n_k, n_regions, total - 1))
-    g_steps = (z - z.mean(axis=1, keepdims=True)) * sd_g[:, None, None]
-    g_path = np.concatenate([np.zeros((n_k, n_regions, 1)), np.cumsum(g_steps, axis=2)], axis=2)
-    return g_path - g_path[:, :, lag:n_periods].mean(axis=2, keepdims=True)
 
 
 def _apply_breaks(

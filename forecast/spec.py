@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from forecast.core import dims
 from forecast.core.errors import SpecError
 from forecast.core.resources import shipped_dir
-from forecast.core.tomltext import parse_toml
+from forecast.core.tomltext import parse_toml, to_toml
 
 SCHEMA_VERSION = 1
 
@@ -68,6 +68,10 @@ class ForceEffectsSpec(_Strict):
         Literal["centred", "non_centred"] | dict[str, Literal["centred", "non_centred"]]
     ) = "centred"
     correlated: bool = False  # LKJ-correlated across outcomes (non-centred)
+    # outcomes with persistent force deviations (AR(1) on knots; forecast.model.dynamics, README)
+    dynamics: list[str] = []
+    dynamics_step: int = Field(4, ge=1, le=8, description="quarters between knots")
+    dynamics_sigma: float = Field(0.1, gt=0, description="HalfNormal scale of the step sd")
 
     def centred_for(self, outcome: str) -> bool:
         """Whether `outcome`'s force effects are centred."""
@@ -310,39 +314,26 @@ class ModelSpec(_Strict):
         stray = [o.outcome for o in self.observations if o.outcome not in self.outcomes.names]
         if stray:
             raise ValueError(f"observations name outcomes {stray} not in outcomes.names")
+        stray = [k for k in self.force_effects.dynamics if k not in self.outcomes.names]
+        if stray or (self.force_effects.dynamics and not self.force_effects.enabled):
+            raise ValueError(
+                f"force_effects.dynamics names outcomes {stray} not in outcomes.names"
+                if stray
+                else "force_effects.dynamics needs force_effects.enabled = true"
+            )
         return self
 
     def model_hash(self) -> str:
         """Hash of the model part (sampler settings excluded): fits record it, loaders check it."""
         body = self.model_dump(mode="json", exclude={"sampler", "description", "gates"})
+        if not self.force_effects.dynamics:  # added later: unused, it leaves saved fits' hashes be
+            for key in ("dynamics", "dynamics_step", "dynamics_sigma"):
+                body["force_effects"].pop(key)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_toml(self) -> str:
         """The spec as TOML text (for provenance and for users to copy)."""
-        return _to_toml(self.model_dump(mode="json"))
-
-
-def _to_toml(data: dict, prefix: str = "") -> str:
-    data = {k: v for k, v in data.items() if v is not None}  # TOML has no null: omit, default back
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict) or k == "rate_per_100k"}
-    tables = {k: v for k, v in data.items() if k not in scalars}
-    lines = [f"[{prefix}]"] if prefix else []
-    lines += [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
-    blocks = ["\n".join(lines)] + [
-        _to_toml(v, f"{prefix}.{k}" if prefix else k) for k, v in tables.items()
-    ]
-    return "\n\n".join(b.strip() for b in blocks if b.strip()) + "\n"
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, dict):
-        items = [f"{k} = {_toml_value(x)}" for k, x in v.items() if x is not None]
-        return "{ " + ", ".join(items) + " }"
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return json.dumps(v)
+        return to_toml(self.model_dump(mode="json"))
 
 
 def _scalar(value: object) -> bool:

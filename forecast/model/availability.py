@@ -72,25 +72,24 @@ def constrained_ar1(
     n_t: int,
     scaled: bool = False,
     time_dim: str = TIME_BASIS,
+    prefix: str = "availability",
 ) -> pt.TensorVariable:
     """AR(1) paths (rows, time) on the subspace spanned by `row_basis` across rows and the zero-sum
     vectors over time: coordinates z, paths row_basis @ z @ time_basis', prior the AR(1) density
     conditioned on the subspace. Centred (the path is the variable) or, with `scaled`, non-centred in
     its scale only: unit-innovation paths times sigma (the persistence stays in their prior), which
-    decouples sigma from many weakly informed coordinates."""
+    decouples sigma from many weakly informed coordinates. Variables are named `{prefix}_{name}_*`."""
     model = pm.modelcontext(None)
     if time_dim not in model.coords:
         model.add_coord(time_dim, list(range(n_t - 1)))
-    model.add_coord(f"availability_{name}_basis", list(range(row_basis.shape[1])))
-    z = pm.Normal(
-        f"availability_{name}_coord", 0.0, 1.0, dims=(f"availability_{name}_basis", time_dim)
-    )
+    model.add_coord(f"{prefix}_{name}_basis", list(range(row_basis.shape[1])))
+    z = pm.Normal(f"{prefix}_{name}_coord", 0.0, 1.0, dims=(f"{prefix}_{name}_basis", time_dim))
     time_basis = seen_basis(np.ones(n_t, bool))  # (T, T - 1) zero-sum over the quarters
     x = pt.dot(pt.dot(pt.as_tensor(row_basis), z), pt.as_tensor(time_basis.T))
     n_rows, n_free = row_basis.shape
     s = pt.ones(()) if scaled else sigma
     prior = ar1_logp(x, s, rho) + subspace_correction(s, rho, n_t, n_rows, n_rows - n_free)
-    pm.Potential(f"availability_{name}_ar1", prior - pm.logp(pm.Normal.dist(0.0, 1.0), z).sum())
+    pm.Potential(f"{prefix}_{name}_ar1", prior - pm.logp(pm.Normal.dist(0.0, 1.0), z).sum())
     return x * sigma if scaled else x
 
 

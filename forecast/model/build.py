@@ -9,13 +9,14 @@ import xarray as xr
 from forecast.model import availability as av
 from forecast.model import components as c
 from forecast.model.data import ModelData, prepare_data
+from forecast.model.dynamics import force_dynamics
 from forecast.spec import ModelSpec
 
 
 def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData]:
     """Return the PyMC model for `panel` under `spec`, and the aligned data it uses.
 
-    log mu[f,t,k] = log(pop/1e5) + intercept_k + force_effect[k,f]
+    log mu[f,t,k] = log(pop/1e5) + intercept_k + force_effect[k,f] (+ force_dynamics[k,f,t])
                     + sum_l beta_k[f] w_l A[f, t - l] + season[k, q(t)] + trend[k,t]
                     (+ trend_regional[k, region(f), t]) + steps
 
@@ -27,6 +28,10 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         eta = pt.as_tensor(data.log_offset)[:, :, None] + c.intercept(spec.intercept, data.outcomes)
         if spec.force_effects.enabled:
             eta = eta + c.force_effects(spec.force_effects, data.outcomes, data.seen).T[:, None, :]
+            regional = spec.trend.kind == "random_walk" and spec.trend.regional
+            persistent = force_dynamics(spec.force_effects, data, regional)
+            if persistent is not None:
+                eta = eta + persistent
         if spec.availability.kind == "latent":
             a_full, a_link = av.latent_availability(spec.availability, data)
             av.indicators(a_full, data, spec.availability)

@@ -16,7 +16,15 @@ MAX_MODULE_LINES = 400
 # the pipeline's stages, first to last: a module may import its own stage and earlier ones only
 LAYERS = (
     ("core", ("forecast.core",)),
-    ("data", ("forecast.ingest", "forecast.simulate", "forecast.simulate_shapes")),
+    (
+        "data",
+        (
+            "forecast.ingest",
+            "forecast.simulate",
+            "forecast.simulate_shapes",
+            "forecast.simulate_drift",
+        ),
+    ),
     ("model", ("forecast.spec", "forecast.model")),
     (
         "fit",
