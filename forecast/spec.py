@@ -244,6 +244,9 @@ class BreaksSpec(_Strict):
     shock_sigma: float = Field(
         0.5, gt=0, description="Normal prior sd of a national shock quarter's effect"
     )
+    shock_exit_sigma: float = Field(
+        0.0, ge=0, description="sd of a level shift in the trend's step out of a shock window"
+    )
 
 
 class LikelihoodSpec(_Strict):
@@ -281,6 +284,15 @@ class GatesSpec(_Strict):
     max_recent_data_flags: int = Field(
         0, ge=0, description="halvings or doublings allowed in modelled outcomes' latest quarters"
     )
+
+
+# keys added after fits were saved: left out of the hash while at their defaults
+ADDED_LATER = (
+    ("force_effects", "dynamics"),
+    ("force_effects", "dynamics_step"),
+    ("force_effects", "dynamics_sigma"),
+    ("breaks", "shock_exit_sigma"),
+)
 
 
 class ModelSpec(_Strict):
@@ -326,9 +338,10 @@ class ModelSpec(_Strict):
     def model_hash(self) -> str:
         """Hash of the model part (sampler settings excluded): fits record it, loaders check it."""
         body = self.model_dump(mode="json", exclude={"sampler", "description", "gates"})
-        if not self.force_effects.dynamics:  # added later: unused, it leaves saved fits' hashes be
-            for key in ("dynamics", "dynamics_step", "dynamics_sigma"):
-                body["force_effects"].pop(key)
+        defaults = ModelSpec.model_construct().model_dump(mode="json")
+        for section, key in ADDED_LATER:  # at their defaults they leave saved fits' hashes be
+            if body[section][key] == defaults[section][key]:
+                body[section].pop(key)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_toml(self) -> str:

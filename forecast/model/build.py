@@ -46,7 +46,13 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         if spec.trend.kind == "random_walk":
             eta = (
                 eta
-                + c.trend(spec.trend, data.outcomes, len(data.periods), data.shocks).T[None, :, :]
+                + c.trend(
+                    spec.trend,
+                    data.outcomes,
+                    len(data.periods),
+                    data.shocks,
+                    spec.breaks.shock_exit_sigma,
+                ).T[None, :, :]
             )
             if spec.trend.regional:
                 regional = c.regional_trend(spec.trend, len(data.outcomes))

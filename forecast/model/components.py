@@ -111,7 +111,11 @@ def seasonality(spec: SeasonalitySpec) -> pt.TensorVariable:
 
 
 def trend(
-    spec: TrendSpec, outcomes: list[str], n_periods: int, shocks: list | None = None
+    spec: TrendSpec,
+    outcomes: list[str],
+    n_periods: int,
+    shocks: list | None = None,
+    exit_sigma: float = 0.0,
 ) -> pt.TensorVariable:
     """National random-walk trend per outcome, centred to mean 0 over the modelled quarters.
 
@@ -120,7 +124,9 @@ def trend(
     variable whose prior sd is sigma where centred and 1 where not, times 1 or sigma. In national
     shock quarters (`shocks`, see :func:`shock_effects`) the trend holds still and the shock carries
     the deviation; the step out of a shock spans the whole window (sd sigma * sqrt(quarters)), so the
-    walk is a random walk over the other quarters and shock and trend do not trade off.
+    walk is a random walk over the other quarters and shock and trend do not trade off. `exit_sigma`
+    adds a level shift to that step (sd sqrt(sigma^2 quarters + exit_sigma^2)): the level after a
+    shock need not be where the walk would have drifted (robbery stayed lower after 2020).
     """
     n_outcomes = len(outcomes)
     if spec.sigma_prior == "gamma":
@@ -130,8 +136,14 @@ def trend(
     step_dims = (dims.OUTCOME, "period_step")
     scale = _step_scale(shocks or [], n_outcomes, n_periods)  # (outcome, period_step)
     centred = np.array([spec.centred_for(k) for k in outcomes])
-    prior_sd = pt.where(centred[:, None], sigma[:, None] * np.maximum(scale, 1.0), 1.0)
-    times = pt.where(centred[:, None], (scale > 0).astype(float), sigma[:, None] * scale)
+    sd_c, sd_nc = sigma[:, None] * np.maximum(scale, 1.0), sigma[:, None] * scale
+    exit_sd = exit_sigma * (scale > 1.0)  # steps out of a shock window
+    if exit_sd.any():  # sd * sqrt(1 + (exit / sd)^2): no square root of 0 in the gradient
+        sd_c = sd_c * pt.sqrt(1.0 + (exit_sd / sd_c) ** 2)
+        safe = sigma[:, None] * np.where(scale > 0, scale, 1.0)
+        sd_nc = sd_nc * pt.sqrt(1.0 + (exit_sd / safe) ** 2)
+    prior_sd = pt.where(centred[:, None], sd_c, 1.0)
+    times = pt.where(centred[:, None], (scale > 0).astype(float), sd_nc)
     if centred.all() and (scale == 1).all():
         steps = pm.Normal("trend_step", 0.0, sigma[:, None], dims=step_dims)
     elif not centred.any():

@@ -193,3 +193,31 @@ def test_force_without_data_gets_its_own_effect_and_the_rest_sum_to_zero(small_p
     panel["count"].loc[{"outcome": "knife"}] = np.nan
     with pytest.raises(DataError, match=r"outcome\(s\) \['knife'\] have no observed cells"):
         prepare_data(panel, spec)
+
+
+def test_the_step_out_of_a_shock_window_can_shift_the_level(small_panel, tmp_path):
+    """With `shock_exit_sigma` the step out of a shock window has sd sqrt(sigma^2 * quarters +
+    exit^2), every other step sigma; the gradient stays finite where the trend holds still."""
+    register = tmp_path / "breaks.csv"
+    register.write_text(SHOCKS)
+    text = f"[breaks]\nfile = '{register}'\nshock_exit_sigma = 0.4\n"
+    model, data = build_model(small_panel, parse_spec(text))
+    point = model.initial_point(random_seed=1)
+    rng = np.random.default_rng(6)
+    point = {k: v + rng.normal(0, 0.5, size=np.shape(v)) for k, v in point.items()}
+    fn = model.compile_fn(
+        [model["trend_step_z"], model["trend_sigma"], model["trend_step"]],
+        inputs=model.value_vars,
+        point_fn=True,
+        on_unused_input="ignore",
+    )
+    z, sigma, steps = fn(point)
+    t = {str(p): i for i, p in enumerate(data.periods)}
+    out = t["2014Q4"] - 1  # the step into 2014Q4 leaves the two-quarter window
+    np.testing.assert_allclose(steps[:, out], z[:, out] * np.sqrt(3 * sigma**2 + 0.4**2))
+    before = t["2014Q2"] - 2
+    np.testing.assert_allclose(steps[:, before], z[:, before] * sigma)
+    mixed = parse_spec(text + '[trend]\nparameterisation = { robbery = "centred" }\n')
+    model, _ = build_model(small_panel, mixed)
+    grad = model.compile_dlogp()(model.initial_point(random_seed=2))
+    assert np.isfinite(grad).all()
