@@ -21,6 +21,7 @@ from forecast.core.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
 from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prepare_data
 from forecast.model.dynamics import dynamics_paths, group_centred_normals, group_of
+from forecast.model.windows import condition_on_windows
 from forecast.spec import ModelSpec
 
 BREAK_STEP_VAR = "break_step"
@@ -197,32 +198,11 @@ def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> n
     mu = np.exp(eta)
     if spec.likelihood.family == "poisson":
         return rng.poisson(mu)
-    phi = _draws(post, "phi", dims.OUTCOME)[:, None, None, :]
+    if "phi_force" in post:  # (sample, force, 1, outcome)
+        phi = _draws(post, "phi_force", dims.FORCE, dims.OUTCOME)[:, :, None, :]
+    else:
+        phi = _draws(post, "phi", dims.OUTCOME)[:, None, None, :]
     return rng.poisson(rng.gamma(phi, mu / phi))
-
-
-def condition_on_windows(
-    count: np.ndarray, eta: np.ndarray, data: ModelData, rng: np.random.Generator
-) -> np.ndarray:
-    """History draws that add up to every recorded window sum (financial-year knife, rolling years):
-    the window's quarters drawn multinomially given its total, in proportion to each draw's quarterly
-    means; windows with a quarterly observation inside are left as drawn. `count` and `eta` are
-    (sample, force, period, outcome); `count` is changed in place and returned."""
-    observed = data.observed
-    for w in data.windowed:
-        if w.cells.f_idx is None:  # cells over several forces: no single force to split
-            continue
-        for y, f, quarters in zip(w.cells.y, w.cells.f_idx, w.cells.t_idx, strict=True):
-            if observed[f, quarters, w.outcome].any():
-                continue
-            mu = np.exp(
-                eta[:, f, quarters, w.outcome]
-                - eta[:, f, quarters, w.outcome].max(axis=1, keepdims=True)
-            )
-            count[:, f, quarters, w.outcome] = rng.multinomial(
-                int(y), mu / mu.sum(axis=1, keepdims=True)
-            )
-    return count
 
 
 def _walk_on(

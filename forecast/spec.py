@@ -254,6 +254,8 @@ class LikelihoodSpec(_Strict):
 
     family: Literal["negative_binomial", "poisson"] = "negative_binomial"
     overdispersion_sigma: float = Field(1.0, gt=0, description="HalfNormal scale of 1/sqrt(phi)")
+    # per force and outcome: log phi partially pooled around the outcome's (sd prior HalfNormal(0.5))
+    force_varying: bool = False
 
 
 class SamplerSpec(_Strict):
@@ -292,6 +294,7 @@ ADDED_LATER = (
     ("force_effects", "dynamics_step"),
     ("force_effects", "dynamics_sigma"),
     ("breaks", "shock_exit_sigma"),
+    ("likelihood", "force_varying"),
 )
 
 

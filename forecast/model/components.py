@@ -308,11 +308,14 @@ def likelihood(spec: LikelihoodSpec, eta: pt.TensorVariable, data: ModelData) ->
     if spec.family == "negative_binomial":
         inv = pm.HalfNormal("inv_sqrt_phi", sigma=spec.overdispersion_sigma, dims=dims.OUTCOME)
         phi = pm.Deterministic("phi", 1.0 / inv**2, dims=dims.OUTCOME)
+        # (force, outcome), or (1, outcome) shared by every force
+        phi = force_overdispersion(phi) if spec.force_varying else phi[None, :]
     if y.size:
         if phi is None:
             pm.Poisson("count", mu=mu, observed=y)
         else:
-            pm.NegativeBinomial("count", mu=mu, alpha=phi[k_i], observed=y)
+            f_phi = f_i if spec.force_varying else np.zeros_like(f_i)
+            pm.NegativeBinomial("count", mu=mu, alpha=phi[f_phi, k_i], observed=y)
     for w in data.windowed:
         c = w.cells
         quarterly = pt.exp(eta[c.f_idx[:, None], c.t_idx, w.outcome])
@@ -321,5 +324,16 @@ def likelihood(spec: LikelihoodSpec, eta: pt.TensorVariable, data: ModelData) ->
         if phi is None:
             pm.Poisson(f"window__{w.name}", mu=mean, observed=yw)
         else:
-            alpha = phi[w.outcome] * mean**2 / (quarterly**2).sum(axis=1)  # moment-matched
+            phi_w = phi[c.f_idx if spec.force_varying else 0, w.outcome]
+            alpha = phi_w * mean**2 / (quarterly**2).sum(axis=1)  # moment-matched
             pm.NegativeBinomial(f"window__{w.name}", mu=mean, alpha=alpha, observed=yw)
+
+
+def force_overdispersion(phi: pt.TensorVariable) -> pt.TensorVariable:
+    """(force, outcome) NB concentrations: log phi partially pooled around each outcome's `phi`
+    (non-centred, sd `phi_force_sd`), so a force whose counts scatter more gets wider intervals."""
+    sd = pm.HalfNormal("phi_force_sd", 0.5, dims=dims.OUTCOME)
+    z = pm.Normal("phi_force_z", 0.0, 1.0, dims=(dims.FORCE, dims.OUTCOME))
+    return pm.Deterministic(
+        "phi_force", phi[None, :] * pt.exp(z * sd[None, :]), dims=(dims.FORCE, dims.OUTCOME)
+    )

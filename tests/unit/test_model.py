@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy import stats
 
 from forecast.core.errors import DataError, SpecError
@@ -221,3 +222,35 @@ def test_the_step_out_of_a_shock_window_can_shift_the_level(small_panel, tmp_pat
     model, _ = build_model(small_panel, mixed)
     grad = model.compile_dlogp()(model.initial_point(random_seed=2))
     assert np.isfinite(grad).all()
+
+
+def test_force_varying_overdispersion_is_pooled_per_outcome_and_used_by_forecasts(small_panel):
+    from forecast.predict import _sample_counts
+
+    spec = parse_spec("[likelihood]\nforce_varying = true\n")
+    model, data = build_model(small_panel, spec)
+    assert model.named_vars_to_dims["phi_force"] == ("force", "outcome")
+    point = model.initial_point(random_seed=3)
+    point = {k: v + np.random.default_rng(4).normal(0, 0.5, np.shape(v)) for k, v in point.items()}
+    fn = model.compile_fn(
+        [model["phi"], model["phi_force"], model["phi_force_z"], model["phi_force_sd"]],
+        inputs=model.value_vars,
+        point_fn=True,
+        on_unused_input="ignore",
+    )
+    phi, phi_force, z, sd = fn(point)
+    np.testing.assert_allclose(phi_force, phi[None, :] * np.exp(z * sd[None, :]))
+    # forecasts draw each force's counts with its own concentration
+    n_f, n_k = len(data.forces), len(data.outcomes)
+    conc = np.full((1, 1, n_f, n_k), 1000.0)
+    conc[..., 0, :] = 0.5  # the first force scatters far more
+    post = xr.Dataset(
+        {
+            "phi_force": (("chain", "draw", "force", "outcome"), conc),
+            "phi": (("chain", "draw", "outcome"), np.full((1, 1, n_k), 1000.0)),
+        }
+    )
+    eta = np.full((1, n_f, 4000, n_k), np.log(50.0))
+    draws = _sample_counts(post, spec, eta, np.random.default_rng(0))
+    cv = draws.std(axis=2) / draws.mean(axis=2)  # (sample, force, outcome)
+    assert (cv[0, 0] > 1.0).all() and (cv[0, 1:] < 0.2).all()
