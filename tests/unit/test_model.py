@@ -102,14 +102,14 @@ def test_spec_panel_mismatch_is_caught_before_compiling(small_panel):
         prepare_data(small_panel.isel(period=slice(0, 5)), load_spec("default"))
 
 
-def _at_jittered_point(model, name: str, seed: int, sd: float) -> np.ndarray:
-    """The value of model variable `name` at the initial point plus Normal(0, sd) noise."""
+def _at_jittered_point(model, name: str | list[str], seed: int, sd: float):
+    """The value of model variable `name` (or a list of the values of several) at the initial
+    point plus Normal(0, sd) noise."""
     rng = np.random.default_rng(seed)
     point = model.initial_point(random_seed=1)
     point = {k: v + rng.normal(0, sd, size=np.shape(v)) for k, v in point.items()}
-    fn = model.compile_fn(
-        model[name], inputs=model.value_vars, point_fn=True, on_unused_input="ignore"
-    )
+    outs = model[name] if isinstance(name, str) else [model[n] for n in name]
+    fn = model.compile_fn(outs, inputs=model.value_vars, point_fn=True, on_unused_input="ignore")
     return fn(point)
 
 
@@ -142,16 +142,7 @@ def test_national_shocks_get_one_effect_per_quarter_and_outcome(small_panel, tmp
     assert any("no end; left to trend" in n for n in data.notes)
     assert [s.label for s in data.steps] == ["Kent: robbery 2014Q1-2016Q1"]
     # the trend holds still through shock quarters; the step out spans the window
-    point = model.initial_point(random_seed=1)
-    rng = np.random.default_rng(5)
-    point = {k: v + rng.normal(0, 0.5, size=np.shape(v)) for k, v in point.items()}
-    fn = model.compile_fn(
-        [model["trend"], model["trend_sigma"], model["trend_step"]],
-        inputs=model.value_vars,
-        point_fn=True,
-        on_unused_input="ignore",
-    )
-    trend, _sigma, steps = fn(point)
+    trend, steps = _at_jittered_point(model, ["trend", "trend_step"], seed=5, sd=0.5)
     t = {str(p): i for i, p in enumerate(data.periods)}
     held = [t["2014Q2"], t["2014Q3"]]
     np.testing.assert_allclose(trend[:, held], trend[:, [held[0] - 1] * 2], atol=1e-12)
@@ -203,16 +194,9 @@ def test_the_step_out_of_a_shock_window_can_shift_the_level(small_panel, tmp_pat
     register.write_text(SHOCKS)
     text = f"[breaks]\nfile = '{register}'\nshock_exit_sigma = 0.4\n"
     model, data = build_model(small_panel, parse_spec(text))
-    point = model.initial_point(random_seed=1)
-    rng = np.random.default_rng(6)
-    point = {k: v + rng.normal(0, 0.5, size=np.shape(v)) for k, v in point.items()}
-    fn = model.compile_fn(
-        [model["trend_step_z"], model["trend_sigma"], model["trend_step"]],
-        inputs=model.value_vars,
-        point_fn=True,
-        on_unused_input="ignore",
+    z, sigma, steps = _at_jittered_point(
+        model, ["trend_step_z", "trend_sigma", "trend_step"], seed=6, sd=0.5
     )
-    z, sigma, steps = fn(point)
     t = {str(p): i for i, p in enumerate(data.periods)}
     out = t["2014Q4"] - 1  # the step into 2014Q4 leaves the two-quarter window
     np.testing.assert_allclose(steps[:, out], z[:, out] * np.sqrt(3 * sigma**2 + 0.4**2))
@@ -230,15 +214,9 @@ def test_force_varying_overdispersion_is_pooled_per_outcome_and_used_by_forecast
     spec = parse_spec("[likelihood]\nforce_varying = true\n")
     model, data = build_model(small_panel, spec)
     assert model.named_vars_to_dims["phi_force"] == ("force", "outcome")
-    point = model.initial_point(random_seed=3)
-    point = {k: v + np.random.default_rng(4).normal(0, 0.5, np.shape(v)) for k, v in point.items()}
-    fn = model.compile_fn(
-        [model["phi"], model["phi_force"], model["phi_force_z"], model["phi_force_sd"]],
-        inputs=model.value_vars,
-        point_fn=True,
-        on_unused_input="ignore",
+    phi, phi_force, z, sd = _at_jittered_point(
+        model, ["phi", "phi_force", "phi_force_z", "phi_force_sd"], seed=4, sd=0.5
     )
-    phi, phi_force, z, sd = fn(point)
     np.testing.assert_allclose(phi_force, phi[None, :] * np.exp(z * sd[None, :]))
     # forecasts draw each force's counts with its own concentration
     n_f, n_k = len(data.forces), len(data.outcomes)
