@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast.evaluate.backtest import load_scores, relative_crps, summarise
+from forecast.evaluate.backtest import load_scores, origin_gates, relative_crps, summarise
 
 LEVELS = ("force", "region", "national")
 
@@ -75,6 +75,8 @@ def main() -> None:
         print(calibration_table(scores).round(2).to_string())
         print("\nrobbery bias per force-quarter, by origin")
         print(origin_bias(scores).round(2).to_string())
+        print("\nfits per origin: convergence figures and whether they passed the spec's gates")
+        print(origin_gates(scores).round(3).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -155,7 +155,9 @@ def main() -> None:
             "coverage_90_all": frame.groupby("outcome")["covered"].mean(),
             "sd_z_all": frame.assign(
                 z=(frame["mean"] - frame["truth"]) / ((frame["q95"] - frame["q5"]) / 3.29)
-            ).groupby("outcome")["z"].std(),
+            )
+            .groupby("outcome")["z"]
+            .std(),
         }
     )
     print(table.round(3).to_string())

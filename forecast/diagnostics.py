@@ -14,6 +14,8 @@ from forecast.rank_diagnostics import rank_diagnostics
 from forecast.spec import GatesSpec
 
 KEY_PARAMETER = "availability_beta"
+LOGP_STATS = ("logp", "lp")  # the log density in nutpie's and PyMC's sample_stats
+MODES_RHAT = 1.1
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class DiagnosticsSummary:
     min_ess_bulk_key: float
     min_bfmi: float
     worst_variable: str
+    # each chain's mean log density: chains that settle at clearly different ones sit in separate
+    # modes (a bimodal posterior), which more draws will not fix
+    chain_logp: tuple[float, ...] = ()
+    logp_rhat: float = float("nan")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +94,12 @@ def summarise_diagnostics(
         bfmi = float("nan")
     key = table[table["variable"] == KEY_PARAMETER]
     post = tree["posterior"]
+    logp = next((stats[n] for n in LOGP_STATS if n in stats), None)
+    chain_logp, logp_rhat = (), float("nan")
+    if logp is not None:
+        values = logp.transpose("chain", "draw").values.astype(float)
+        chain_logp = tuple(float(x) for x in values.mean(axis=1))
+        logp_rhat = float(rank_diagnostics(values[None])[2][0])
     return DiagnosticsSummary(
         chains=int(post.sizes["chain"]),
         draws=int(post.sizes["draw"]),
@@ -98,6 +110,8 @@ def summarise_diagnostics(
         min_ess_bulk_key=float(key["ess_bulk"].min()) if len(key) else float("nan"),
         min_bfmi=bfmi,
         worst_variable=str(table.iloc[0]["variable"]),
+        chain_logp=chain_logp,
+        logp_rhat=logp_rhat,
     )
 
 
@@ -133,13 +147,25 @@ def gate_failures(summary: DiagnosticsSummary, gates: Gates | GatesSpec = Gates(
         if r.check == "divergences":
             out.append(f"{r.value:.0f} divergent transitions (allowed {gates.max_divergences})")
         elif r.check == "max R-hat":
-            out.append(f"max R-hat {r.value:.3f} {bound}")
+            out.append(f"max R-hat {r.value:.3f} {bound}" + _modes(summary))
         elif r.check == "min E-BFMI":
             out.append(f"E-BFMI {r.value:.2f} {bound}")
         else:  # ESS
             name = f"bulk ESS of {KEY_PARAMETER}" if r.check.startswith("avail") else r.check
             out.append(f"{name} {r.value:.0f} {bound}" + (f" ({r.detail})" if r.detail else ""))
     return out
+
+
+def _modes(summary: DiagnosticsSummary) -> str:
+    """A note when the chains settle at different log densities (R-hat of the log density above
+    MODES_RHAT): separate modes rather than slow mixing; empty otherwise."""
+    if not summary.logp_rhat > MODES_RHAT:
+        return ""
+    means = ", ".join(f"{x:,.0f}" for x in summary.chain_logp)
+    return (
+        f" (chains in separate modes: mean log density per chain {means}, R-hat of the log density"
+        f" {summary.logp_rhat:.2f})"
+    )
 
 
 def require_gates(tree: xr.DataTree, gates: Gates = Gates()) -> DiagnosticsSummary:

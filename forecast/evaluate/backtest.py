@@ -109,6 +109,7 @@ def fit_gates(tree: xr.DataTree, spec: ModelSpec) -> dict[str, float | bool]:
         "fit_min_ess_tail": s.min_ess_tail,
         "fit_divergences": s.divergences,
         "fit_min_bfmi": s.min_bfmi,
+        "fit_logp_rhat": s.logp_rhat,  # > 1.1: chains in separate modes
         "fit_gates_passed": bool(passed),
     }
 
@@ -228,6 +229,7 @@ GATE_COLUMNS = (
     "fit_min_ess_tail",
     "fit_divergences",
     "fit_min_bfmi",
+    "fit_logp_rhat",
     "fit_gates_passed",
 )
 
@@ -238,7 +240,8 @@ def origin_gates(scores: pd.DataFrame) -> pd.DataFrame:
     if "fit_gates_passed" not in scores:
         return pd.DataFrame(columns=["model", "origin", *GATE_COLUMNS])
     fitted = scores[scores["fit_gates_passed"].notna()]
-    table = fitted.groupby(["model", "origin"])[list(GATE_COLUMNS)].first().reset_index()
+    columns = [c for c in GATE_COLUMNS if c in fitted]  # older scores lack the newer figures
+    table = fitted.groupby(["model", "origin"])[columns].first().reset_index()
     table["fit_gates_passed"] = table["fit_gates_passed"].astype(bool)
     return table
 
