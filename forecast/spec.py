@@ -172,18 +172,16 @@ class AvailabilitySpec(_Strict):
         0.05, gt=0, description="HalfNormal scale of the force sd of effects"
     )
     regional: bool = True
-    # the force AR(1) paths, each on its identified subspace: "centred" (the path is the variable)
-    # or "non_centred" in scale only (unit-innovation paths times their sd)
+    # force AR(1) paths: "centred" (the path is the variable) or "non_centred" in scale only
     parameterisation: Literal["centred", "non_centred"] = "centred"
-    # quarters between the knots of the force AR(1) paths (linear in between): 4 keeps a force's
-    # availability to yearly movement, leaving quarter-to-quarter wiggles of the enforcement-led
-    # counts to their overdispersion (which they trade off with at quarterly resolution)
+    # quarters between the knots of the force AR(1) paths (linear in between; README)
     force_step: int = Field(1, ge=1, le=8)
-    # whether the national component of A enters the outcomes' link; false (default): the national
-    # random-walk trend takes national movement, and the effect is identified from regional and
-    # force deviations of availability (the two would otherwise trade off)
+    # whether A's national component enters the outcomes' link (false: the national trend takes it)
     national_in_link: bool = False
     enforcement: tuple[EnforcementSpec, ...] = ()
+    # indicators sharing a latent policing-activity factor (force AR(1) paths like A's), so their
+    # common within-force movement need not pass for availability (forecast.model.availability)
+    activity_factor: tuple[str, ...] = ()
     # "unit_sd": A's within-force sd is 1 exactly (components' variances are Dirichlet shares);
     # "first_loading": the first indicator's loading is its sign x 1 and component sds are free
     scale: Literal["unit_sd", "first_loading"] = "first_loading"
@@ -198,9 +196,12 @@ class AvailabilitySpec(_Strict):
         names = [i.variable for i in self.indicators]
         if len(set(names)) != len(names):
             raise ValueError(f"indicators repeat a variable: {names}")
-        stray = {x for e in self.enforcement for x in e.indicators} - set(names)
-        if stray:
-            raise ValueError(f"enforcement names indicators not in the spec: {sorted(stray)}")
+        stray = {x for e in self.enforcement for x in e.indicators} | set(self.activity_factor)
+        if stray - set(names):
+            bad = sorted(stray - set(names))
+            raise ValueError(
+                f"enforcement or activity_factor names indicators not in the spec: {bad}"
+            )
         return self
 
     @property
@@ -288,14 +289,11 @@ class GatesSpec(_Strict):
     )
 
 
-# keys added after fits were saved: left out of the hash while at their defaults
-ADDED_LATER = (
-    ("force_effects", "dynamics"),
-    ("force_effects", "dynamics_step"),
-    ("force_effects", "dynamics_sigma"),
-    ("breaks", "shock_exit_sigma"),
-    ("likelihood", "force_varying"),
-)
+ADDED_LATER = [  # (section, key) added after fits were saved
+    *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
+    ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"),
+    ("availability", "activity_factor"),
+]  # fmt: skip
 
 
 class ModelSpec(_Strict):

@@ -213,10 +213,35 @@ def _enforcement_term(name: str, spec: AvailabilitySpec, data: ModelData, gamma)
     return pt.tensordot(gamma, pt.as_tensor(series), axes=1)  # (force, period)
 
 
+def activity_factor(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVariable | None:
+    """(force, panel_period) latent policing activity shared by the `activity_factor` indicators:
+    force AR(1) paths like A's (same knots, constraints and parameterisation), so operations that
+    raise trafficking and possession counts together are not read as availability. A is then
+    identified by what these indicators share with the others (seizures, deaths, admissions); where
+    only they are seen, A rests on its dynamics. None without such indicators."""
+    present = {ind.name for ind in data.indicators}
+    if not present & set(spec.activity_factor):
+        return None
+    n_t, step = data.log_pop_full.shape[1], spec.force_step
+    rho = pm.Beta("activity_rho", 3.0, 1.5)
+    sigma = pm.HalfNormal("activity_sigma", 0.5)
+    group_of = data.region_of if spec.regional else np.zeros(len(data.forces), int)
+    w = knot_interpolation(n_t, step)
+    scaled = spec.parameterisation == "non_centred"
+    knots = constrained_ar1(
+        "force", sigma, rho, group_basis(group_of), w.shape[1], scaled, "activity_time", "activity"
+    )
+    path = knots if step == 1 else pt.dot(knots, pt.as_tensor(w.T))
+    return pm.Deterministic("activity", path, dims=(dims.FORCE, PANEL_PERIOD))
+
+
 def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec) -> None:
     """Likelihood of every indicator given A, centred over the quarters each force is seen in;
-    loadings signed by meaning (the first fixed at its sign under the "first_loading" scale)."""
+    loadings signed by meaning (the first fixed at its sign under the "first_loading" scale); the
+    `activity_factor` indicators also load on latent policing activity (the first with loading 1)."""
     gamma = enforcement_effects(spec, data)
+    activity = activity_factor(spec, data)
+    on_activity = [ind.name for ind in data.indicators if ind.name in spec.activity_factor]
     for i, ind in enumerate(data.indicators):
         name, ispec, cells = ind.name, ind.spec, ind.cells
         if spec.scale == "first_loading" and i == 0:
@@ -227,6 +252,12 @@ def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec) ->
         level = pm.Normal(f"level__{name}", ind.level_guess, 1.0)
         a_j = a - (a * pt.as_tensor(ind.centre)).sum(axis=1, keepdims=True)
         shifted = level + loading * a_j
+        if name in on_activity:
+            p_j = activity - (activity * pt.as_tensor(ind.centre)).sum(axis=1, keepdims=True)
+            weight = (
+                pm.HalfNormal(f"activity_loading__{name}", 1.0) if name != on_activity[0] else 1.0
+            )
+            shifted = shifted + weight * p_j
         if cells.f_idx is not None:  # force cells: force levels over the forces observed
             shifted = shifted + _force_levels(name, ind.seen)[:, None]
         if ispec.family == "negative_binomial":

@@ -201,7 +201,7 @@ def test_enforcement_enters_the_indicators_it_names_as_within_force_movement(pan
             '[[availability.enforcement]]\nvariable = "e"\nindicators = ["b"]\n'
         )
     assert str(err.value) == (
-        "<spec>: bad value for 'availability': enforcement names indicators not in the spec: ['b']"
+        "<spec>: bad value for 'availability': enforcement or activity_factor names indicators not in the spec: ['b']"
     )
 
 
@@ -292,3 +292,31 @@ def test_yearly_force_paths_are_linear_between_knots_and_forecast_per_quarter(pa
     assert sigma_q[-1] / np.sqrt(1 - rho_q[-1] ** 2) == pytest.approx(
         sigma[-1] / np.sqrt(1 - rho[-1] ** 2)
     )
+
+
+def test_an_activity_factor_is_shared_by_the_enforcement_led_indicators_only(panel):
+    spec = load_spec("latent")
+    data = spec.model_dump()
+    data["availability"] |= {"activity_factor": ["trafficking", "possession_excl_cannabis"]}
+    data["availability"]["force_step"] = 4
+    spec = type(spec).model_validate(data)
+    model, data = build_model(panel, spec)
+    names = set(model.named_vars)
+    assert {"activity", "activity_rho", "activity_sigma"} <= names
+    assert "activity_loading__possession_excl_cannabis" in names  # trafficking's is fixed at 1
+    assert not any(n.startswith("activity_loading__") and "seizures" in n for n in names)
+    point = model.initial_point(random_seed=5)
+    p = model.compile_fn(model["activity"], inputs=model.value_vars, on_unused_input="ignore")(
+        {k: np.random.default_rng(7).normal(size=v.shape) for k, v in point.items()}
+    )
+    assert p.shape == (len(FORCES), len(data.panel_periods)) and np.abs(p).max() > 0.05
+    np.testing.assert_allclose(p.sum(axis=1), 0.0, atol=1e-9)  # over the quarters
+    for g in np.unique(data.region_of):  # and over each region's forces
+        np.testing.assert_allclose(p[data.region_of == g].sum(axis=0), 0.0, atol=1e-9)
+    with pytest.raises(
+        SpecError, match=r"activity_factor names indicators not in the spec: \['x'\]"
+    ):
+        parse_spec(
+            '[availability]\nkind = "latent"\nactivity_factor = ["x"]\n'
+            '[[availability.indicators]]\nvariable = "a"\n'
+        )
