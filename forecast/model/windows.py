@@ -4,18 +4,12 @@ A series published as overlapping windows (3-year pooled deaths every year, roll
 quarter) would enter the likelihood once per window, so one quarter's events would count up to
 three or four times and the posterior would be too sharp. We keep, per series row (a force or a
 group of forces), the latest window and then every earlier window that shares no quarter with one
-already kept: each quarter is counted at most once. Predictive history draws of quarters known only
-through a window's sum are made to add up to it (`condition_on_windows`).
+already kept: each quarter is counted at most once.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-
-if TYPE_CHECKING:
-    from forecast.model.data import ModelData
 
 
 def non_overlapping(rows: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
@@ -51,27 +45,3 @@ def centring_weights(t_idx: np.ndarray, weight_rows: np.ndarray, n_t: int) -> np
         seen[np.ix_(forces, quarters)] = True
     counts = seen.sum(axis=1, keepdims=True)
     return np.where(seen, 1.0 / np.maximum(counts, 1), 0.0)
-
-
-def condition_on_windows(
-    count: np.ndarray, eta: np.ndarray, data: ModelData, rng: np.random.Generator
-) -> np.ndarray:
-    """History draws that add up to every recorded window sum (financial-year knife, rolling years):
-    the window's quarters drawn multinomially given its total, in proportion to each draw's quarterly
-    means; windows with a quarterly observation inside are left as drawn. `count` and `eta` are
-    (sample, force, period, outcome); `count` is changed in place and returned."""
-    observed = data.observed
-    for w in data.windowed:
-        if w.cells.f_idx is None:  # cells over several forces: no single force to split
-            continue
-        for y, f, quarters in zip(w.cells.y, w.cells.f_idx, w.cells.t_idx, strict=True):
-            if observed[f, quarters, w.outcome].any():
-                continue
-            mu = np.exp(
-                eta[:, f, quarters, w.outcome]
-                - eta[:, f, quarters, w.outcome].max(axis=1, keepdims=True)
-            )
-            count[:, f, quarters, w.outcome] = rng.multinomial(
-                int(y), mu / mu.sum(axis=1, keepdims=True)
-            )
-    return count
