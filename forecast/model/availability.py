@@ -255,8 +255,8 @@ def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec) ->
         if name in on_activity:
             p_j = activity - (activity * pt.as_tensor(ind.centre)).sum(axis=1, keepdims=True)
             weight = 1.0  # the first named indicator sets the scale of activity
-            if name != on_activity[0]:  # zero-avoiding: a loading near 0 trapped a chain (README)
-                weight = pm.Gamma(f"activity_loading__{name}", alpha=2.0, beta=2.0)
+            if name != on_activity[0]:
+                weight = pm.HalfNormal(f"activity_loading__{name}", 1.0)
             shifted = shifted + weight * p_j
         if cells.f_idx is not None:  # force cells: force levels over the forces observed
             shifted = shifted + _force_levels(name, ind.seen)[:, None]
