@@ -19,9 +19,10 @@ from forecast.core import dims
 from forecast.core.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (re-exported)
 from forecast.core.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
+from forecast.model.availability import group_of
 from forecast.model.conditioning import condition_on_windows
 from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prepare_data
-from forecast.model.dynamics import dynamics_paths, group_centred_normals, group_of
+from forecast.model.dynamics import dynamics_paths, group_centred_normals
 from forecast.spec import ModelSpec
 
 BREAK_STEP_VAR = "break_step"

@@ -102,23 +102,52 @@ def knot_interpolation(n_t: int, step: int) -> np.ndarray:
     return w - w.mean(axis=0, keepdims=True)
 
 
+def group_of(data: ModelData, regional: bool) -> np.ndarray:
+    """Each force's group for zero-sum constraints: its region, or one group of all forces."""
+    return data.region_of if regional else np.zeros(len(data.forces), int)
+
+
+def knot_paths(
+    name: str,
+    sigma,
+    rho,
+    basis: np.ndarray,
+    n_t: int,
+    step: int,
+    scaled: bool,
+    time_dim: str,
+    prefix: str = "availability",
+) -> pt.TensorVariable:
+    """Constrained AR(1) paths (rows, n_t): quarterly when `step` is 1, else on knots every `step`
+    quarters interpolated linearly (their persistence and sd are then per step)."""
+    if step == 1:
+        return constrained_ar1(name, sigma, rho, basis, n_t, scaled, time_dim, prefix)
+    w = knot_interpolation(n_t, step)
+    knots = constrained_ar1(name, sigma, rho, basis, w.shape[1], scaled, time_dim, prefix)
+    return pt.dot(knots, pt.as_tensor(w.T))
+
+
+def quarterly_ar1(rho, sigma, step: int):
+    """Quarterly persistence and innovation sd of AR(1) paths on knots `step` quarters apart (the
+    same marginal sd), which forecasts step forward quarter by quarter."""
+    rho_q = rho ** (1.0 / step)
+    return rho_q, sigma / pt.sqrt(1 - rho**2) * pt.sqrt(1 - rho_q**2)
+
+
 def _force_paths(spec: AvailabilitySpec, sigma, rho, basis: np.ndarray, n_t: int):
     """The force component (force, quarter): quarterly AR(1) paths, or with `force_step` > 1 AR(1)
-    paths on knots every `force_step` quarters interpolated linearly (their persistence and sd are
-    per step; `availability_quarterly_rho`/`_sigma` give the quarterly equivalents forecasts use)."""
+    paths on knots every `force_step` quarters (`availability_quarterly_rho`/`_sigma` give the
+    quarterly equivalents forecasts use)."""
     scaled = spec.parameterisation == "non_centred"
     step = spec.force_step
-    if step == 1:
-        return constrained_ar1("force", sigma[-1], rho[-1], basis, n_t, scaled)
-    w = knot_interpolation(n_t, step)
-    knots = constrained_ar1(
-        "force", sigma[-1], rho[-1], basis, w.shape[1], scaled, "availability_knot_basis"
-    )
-    rho_q = pt.set_subtensor(rho[-1], rho[-1] ** (1.0 / step))
-    sigma_q = sigma / pt.sqrt(1 - rho**2) * pt.sqrt(1 - rho_q**2)  # same marginal sd
-    pm.Deterministic("availability_quarterly_rho", rho_q, dims="availability_component")
-    pm.Deterministic("availability_quarterly_sigma", sigma_q, dims="availability_component")
-    return pt.dot(knots, pt.as_tensor(w.T))
+    time_dim = TIME_BASIS if step == 1 else "availability_knot_basis"
+    paths = knot_paths("force", sigma[-1], rho[-1], basis, n_t, step, scaled, time_dim)
+    if step > 1:
+        rho_f, sigma_f = quarterly_ar1(rho[-1], sigma[-1], step)
+        rho_q, sigma_q = pt.set_subtensor(rho[-1], rho_f), pt.set_subtensor(sigma[-1], sigma_f)
+        pm.Deterministic("availability_quarterly_rho", rho_q, dims="availability_component")
+        pm.Deterministic("availability_quarterly_sigma", sigma_q, dims="availability_component")
+    return paths
 
 
 def latent_availability(
@@ -141,10 +170,8 @@ def latent_availability(
     else:
         sigma = pm.HalfNormal("availability_sigma", 0.5, dims="availability_component")
     pm.Deterministic("availability_sd", sigma / pt.sqrt(1 - rho**2), dims="availability_component")
-    n_f = len(data.forces)
     national = constrained_ar1("national", sigma[0], rho[0], np.ones((1, 1)), n_t)[0]
-    group_of = data.region_of if spec.regional else np.zeros(n_f, int)
-    force = _force_paths(spec, sigma, rho, group_basis(group_of), n_t)
+    force = _force_paths(spec, sigma, rho, group_basis(group_of(data, spec.regional)), n_t)
     a_raw = national[None, :] + force
     regional = None
     if spec.regional:
@@ -225,13 +252,9 @@ def activity_factor(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVariabl
     n_t, step = data.log_pop_full.shape[1], spec.force_step
     rho = pm.Beta("activity_rho", 3.0, 1.5)
     sigma = pm.HalfNormal("activity_sigma", 0.5)
-    group_of = data.region_of if spec.regional else np.zeros(len(data.forces), int)
-    w = knot_interpolation(n_t, step)
+    basis = group_basis(group_of(data, spec.regional))
     scaled = spec.parameterisation == "non_centred"
-    knots = constrained_ar1(
-        "force", sigma, rho, group_basis(group_of), w.shape[1], scaled, "activity_time", "activity"
-    )
-    path = knots if step == 1 else pt.dot(knots, pt.as_tensor(w.T))
+    path = knot_paths("force", sigma, rho, basis, n_t, step, scaled, "activity_time", "activity")
     return pm.Deterministic("activity", path, dims=(dims.FORCE, PANEL_PERIOD))
 
 

@@ -18,7 +18,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from forecast.core import dims
-from forecast.model.availability import constrained_ar1, group_basis, knot_interpolation
+from forecast.model.availability import group_basis, group_of, knot_paths, quarterly_ar1
 from forecast.model.data import ModelData
 from forecast.spec import ForceEffectsSpec
 
@@ -30,11 +30,6 @@ KNOTS = "force_dynamics_knot_basis"
 def dynamic_outcomes(spec: ForceEffectsSpec, data: ModelData) -> list[str]:
     """The outcomes with persistent deviations that the panel holds (in the panel's order)."""
     return [k for k in data.outcomes if k in spec.dynamics]
-
-
-def group_of(data: ModelData, regional: bool) -> np.ndarray:
-    """Each force's group for the zero-sum constraint: its region, or one group of all forces."""
-    return data.region_of if regional else np.zeros(len(data.forces), int)
 
 
 def force_dynamics(
@@ -50,32 +45,15 @@ def force_dynamics(
     rho = pm.Beta(f"{DYNAMICS}_rho", 2.0, 2.0, dims=DYN_OUTCOME)  # per knot step
     sigma = pm.HalfNormal(f"{DYNAMICS}_sigma", spec.dynamics_sigma, dims=DYN_OUTCOME)
     n_t, step = len(data.periods), spec.dynamics_step
-    w = knot_interpolation(n_t, step)  # (period, knot)
     basis = group_basis(group_of(data, regional))
     paths = [
-        pt.dot(
-            constrained_ar1(
-                k,
-                sigma[i],
-                rho[i],
-                basis,
-                w.shape[1],
-                scaled=not spec.centred_for(k),
-                time_dim=KNOTS,
-                prefix=DYNAMICS,
-            ),
-            pt.as_tensor(w.T),
-        )
+        knot_paths(k, sigma[i], rho[i], basis, n_t, step, not spec.centred_for(k), KNOTS, DYNAMICS)
         for i, k in enumerate(names)
     ]
     dev = pm.Deterministic(DYNAMICS, pt.stack(paths), dims=(DYN_OUTCOME, dims.FORCE, dims.PERIOD))
-    rho_q = rho ** (1.0 / step)
+    rho_q, sigma_q = quarterly_ar1(rho, sigma, step)
     pm.Deterministic(f"{DYNAMICS}_quarterly_rho", rho_q, dims=DYN_OUTCOME)
-    pm.Deterministic(  # the same marginal sd, quarter by quarter
-        f"{DYNAMICS}_quarterly_sigma",
-        sigma / pt.sqrt(1 - rho**2) * pt.sqrt(1 - rho_q**2),
-        dims=DYN_OUTCOME,
-    )
+    pm.Deterministic(f"{DYNAMICS}_quarterly_sigma", sigma_q, dims=DYN_OUTCOME)
     at = [data.outcomes.index(k) for k in names]
     out = pt.zeros((len(data.forces), n_t, len(data.outcomes)))
     return pt.set_subtensor(out[:, :, at], dev.transpose(1, 2, 0))

@@ -7,7 +7,8 @@ import pytest
 
 from forecast.core.errors import SpecError
 from forecast.model import build_model, prepare_data
-from forecast.model.dynamics import continue_dynamics, group_centred_normals, group_of
+from forecast.model.availability import group_of
+from forecast.model.dynamics import continue_dynamics, group_centred_normals
 from forecast.simulate import simulate_panel
 from forecast.spec import ModelSpec, load_spec, parse_spec
 
