@@ -3,17 +3,14 @@ any moment, imports included, ends with one line and a non-zero exit, never a tr
 
 from __future__ import annotations
 
-import signal
 import sys
 
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt("stopped by SIGTERM")
+from forecast.core import interrupts
 
 
 def main() -> int:
     """Run the command line with SIGTERM handled like Ctrl-C (clean-up runs, nothing is half-done)."""
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupts.install()
     try:
         from forecast.cli.app import main as cli_main
 
@@ -21,5 +18,12 @@ def main() -> int:
     except KeyboardInterrupt as exc:
         why = str(exc) or "interrupted"
         sys.stderr.write(f"error: {why}: stopped; no output was written or changed\n")
+        return 130
+    except SystemExit as exc:
+        if exc.code not in (0, None) or interrupts.pending() is None:
+            raise
+    why = interrupts.pending()
+    if why is not None:  # swallowed on the way (e.g. in a callback): never report success
+        sys.stderr.write(f"error: {why}: stopped before the command finished\n")
         return 130
     return 0

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from forecast.core.errors import ExportError
+from forecast.core.interrupts import stop_if_interrupted
 from forecast.core.outlock import temp_name
 
 
@@ -33,6 +34,7 @@ def atomic_path(path: Path, overwrite: bool = False) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         tmp_path.chmod(0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+        stop_if_interrupted()
         tmp_path.replace(path)
     finally:
         if tmp_path.exists():

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forecast.core.errors import ExportError
+from forecast.core.interrupts import stop_if_interrupted
 from forecast.core.outlock import clean_stale, clean_stale_inside, output_lock, temp_name
 
 MARKER = ".forecast-outputs.json"
@@ -149,6 +150,7 @@ class FolderTransaction:
 
     def commit(self) -> None:
         """Validate the staged set and put it in place."""
+        stop_if_interrupted()
         new = [f for f in _files(self.staging) if f != MARKER]
         if not new:
             raise ExportError(f"{self.target}: the run produced no output; nothing was changed")
