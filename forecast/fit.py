@@ -23,12 +23,12 @@ import pymc as pm
 import xarray as xr
 from pydantic import ValidationError
 
-from forecast.core.errors import DataError, ForecastError, SpecError
+from forecast.core.errors import DataError, ForecastError, SpecError, format_validation_error
 from forecast.core.io import write_atomic
 from forecast.ingest.panel import panel_hash, periods_from_str, periods_to_str, validate_panel
 from forecast.model import build_model
 from forecast.sampling_guard import check_complete, watch_interrupts
-from forecast.spec import ModelSpec, SamplerSpec, format_validation_error, parse_spec
+from forecast.spec import ModelSpec, SamplerSpec, parse_spec
 
 log = logging.getLogger(__name__)
 

@@ -141,3 +141,33 @@ def mixed_frequency(
     )
     out.attrs["breaks"] = json.dumps(rows)
     return out
+
+
+def with_proxy(
+    panel: xr.Dataset,
+    outcome: str = "knife",
+    seed: int = 0,
+    ratio_sd: float = 0.3,
+    drift_sd: float = 0.02,
+    phi: float = 30.0,
+) -> xr.Dataset:
+    """Add ``{outcome}_proxy``: a quarterly force series that follows the outcome's recorded counts
+    (not its model rate) times a force ratio, a season and a random-walk drift, with its own negative
+    binomial noise, as 10D possession of a blade follows knife crime (own stream)."""
+    rng = np.random.default_rng([seed, 10])
+    fp = (dims.FORCE, dims.PERIOD)
+    k = panel[dims.COUNT].sel({dims.OUTCOME: outcome}).transpose(*fp).values
+    n_f, n_t = k.shape
+    season = rng.normal(0.0, 0.1, 4)
+    quarter = np.array([p.quarter - 1 for p in panel.indexes[dims.PERIOD]])
+    log_ratio = (
+        np.log(0.5)
+        + rng.normal(0.0, ratio_sd, n_f)[:, None]
+        + (season - season.mean())[quarter][None, :]
+        + np.cumsum(rng.normal(0.0, drift_sd, n_t))[None, :]
+    )
+    mu = np.nan_to_num(k) * np.exp(log_ratio)
+    y = rng.poisson(rng.gamma(phi, mu / phi)).astype(float)
+    y[np.isnan(k)] = np.nan
+    attrs = {"window_quarters": 1, "aggregation": "quarter sum", "unit": "offences"}
+    return panel.assign({f"{outcome}_proxy": xr.DataArray(y, dims=fp, attrs=attrs)})

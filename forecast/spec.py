@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from forecast.core import dims
-from forecast.core.errors import SpecError
+from forecast.core.errors import SpecError, format_validation_error
 from forecast.core.resources import shipped_dir
 from forecast.core.tomltext import parse_toml, to_toml
 
@@ -80,10 +80,12 @@ class ForceEffectsSpec(_Strict):
 
 
 class SeasonalitySpec(_Strict):
-    """Sum-to-zero quarter-of-year effects per outcome."""
+    """Sum-to-zero quarter-of-year effects per outcome; `flat` outcomes (those known only from annual
+    sums, whose quarter-of-year pattern no data identify) get none."""
 
     enabled: bool = True
     sigma: float = Field(0.2, gt=0)
+    flat: list[str] = []
 
 
 class TrendSpec(_Strict):
@@ -221,12 +223,16 @@ class CovariateSpec(_Strict):
 
 class ObservationSpec(_Strict):
     """An outcome observed through another panel variable: a rolling-year, financial-year or pooled
-    sum (window from the variable's `window_quarters` attribute unless given here)."""
+    sum (window from the variable's `window_quarters` attribute unless given here), or with
+    `proxy = true` a quarterly force series whose rate is the outcome's times a force ratio, a season
+    and a slowly drifting national ratio (:mod:`forecast.model.proxies`)."""
 
     variable: str
     outcome: str
     window: int | None = Field(None, ge=1, le=20)
     optional: bool = False  # skip (with a note) when the panel lacks the variable
+    proxy: bool = False
+    drift_sigma: float = Field(0.02, gt=0, description="proxy: prior mean of the ratio's step sd")
 
 
 class BreaksSpec(_Strict):
@@ -292,8 +298,9 @@ class GatesSpec(_Strict):
 ADDED_LATER = [  # (section, key) added after fits were saved
     *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
     ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"),
-    ("availability", "activity_factor"),
+    ("availability", "activity_factor"), ("seasonality", "flat"),
 ]  # fmt: skip
+OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma")
 
 
 class ModelSpec(_Strict):
@@ -325,8 +332,11 @@ class ModelSpec(_Strict):
         if missing:
             raise ValueError(f"intercept.rate_per_100k has no prior rate for {missing}")
         stray = [o.outcome for o in self.observations if o.outcome not in self.outcomes.names]
+        stray += [k for k in self.seasonality.flat if k not in self.outcomes.names]
         if stray:
-            raise ValueError(f"observations name outcomes {stray} not in outcomes.names")
+            raise ValueError(
+                f"observations or seasonality.flat name {stray}, not in outcomes.names"
+            )
         stray = [k for k in self.force_effects.dynamics if k not in self.outcomes.names]
         if stray or (self.force_effects.dynamics and not self.force_effects.enabled):
             raise ValueError(
@@ -343,31 +353,15 @@ class ModelSpec(_Strict):
         for section, key in ADDED_LATER:  # at their defaults they leave saved fits' hashes be
             if body[section][key] == defaults[section][key]:
                 body[section].pop(key)
+        for obs in body["observations"]:
+            for key in OBSERVATION_ADDED_LATER:
+                if obs[key] == ObservationSpec.model_fields[key].default:
+                    obs.pop(key)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_toml(self) -> str:
         """The spec as TOML text (for provenance and for users to copy)."""
         return to_toml(self.model_dump(mode="json"))
-
-
-def _scalar(value: object) -> bool:
-    """A value short enough to quote in a one-line message (not a table or a list)."""
-    return isinstance(value, str | int | float | bool) and len(repr(value)) <= 40
-
-
-def format_validation_error(err: ValidationError, where: str) -> str:
-    """One line per spec problem: the key, the value given (when it is a scalar) and the rule."""
-    parts = []
-    for e in err.errors():
-        key = ".".join(str(x) for x in e["loc"])
-        if e["type"] == "extra_forbidden":
-            parts.append(f"unknown key {key!r} (check its spelling against models/default.toml)")
-        elif key:
-            shown = f" {e['input']!r}" if _scalar(e.get("input")) else ""
-            parts.append(f"bad value{shown} for {key!r}: {e['msg'].removeprefix('Value error, ')}")
-        else:
-            parts.append(e["msg"].removeprefix("Value error, "))
-    return f"{where}: " + "; ".join(parts)
 
 
 def parse_spec(text: str, where: str = "<spec>") -> ModelSpec:

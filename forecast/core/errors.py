@@ -38,3 +38,24 @@ class Interrupted(KeyboardInterrupt):
 
 class ForecastWarning(UserWarning):
     """Statistical caveats worth a user's attention (e.g. low ESS) that do not stop the run."""
+
+
+def _scalar(value: object) -> bool:
+    """A value short enough to quote in a one-line message (not a table or a list)."""
+    return isinstance(value, str | int | float | bool) and len(repr(value)) <= 40
+
+
+def format_validation_error(err, where: str) -> str:
+    """One line for a pydantic ValidationError (spec, scenario, sampler settings): per problem the
+    key, the value given (when it is a scalar) and the rule."""
+    parts = []
+    for e in err.errors():
+        key = ".".join(str(x) for x in e["loc"])
+        if e["type"] == "extra_forbidden":
+            parts.append(f"unknown key {key!r} (check its spelling against models/default.toml)")
+        elif key:
+            shown = f" {e['input']!r}" if _scalar(e.get("input")) else ""
+            parts.append(f"bad value{shown} for {key!r}: {e['msg'].removeprefix('Value error, ')}")
+        else:
+            parts.append(e["msg"].removeprefix("Value error, "))
+    return f"{where}: " + "; ".join(parts)

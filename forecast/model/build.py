@@ -10,6 +10,7 @@ from forecast.model import availability as av
 from forecast.model import components as c
 from forecast.model.data import ModelData, prepare_data
 from forecast.model.dynamics import force_dynamics
+from forecast.model.proxies import proxy_likelihood
 from forecast.spec import ModelSpec
 
 
@@ -41,7 +42,7 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         if spec.availability.kind != "none":
             eta = eta + c.availability_term(spec.availability, a_link, data, unit=a_full)
         if spec.seasonality.enabled:
-            season = c.seasonality(spec.seasonality)
+            season = c.seasonality(spec.seasonality, data.outcomes)
             eta = eta + season[:, data.quarter].T[None, :, :]
         if spec.trend.kind == "random_walk":
             eta = (
@@ -67,4 +68,6 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         if steps is not None:
             eta = eta + steps
         c.likelihood(spec.likelihood, eta, data)
+        for proxy in data.proxies:
+            proxy_likelihood(proxy, eta, data.quarter)
     return model, data

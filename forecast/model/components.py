@@ -105,9 +105,16 @@ def seen_basis(seen: np.ndarray) -> np.ndarray:
     return out
 
 
-def seasonality(spec: SeasonalitySpec) -> pt.TensorVariable:
-    """Quarter-of-year effects per outcome, summing to zero over the year."""
-    return pm.ZeroSumNormal("season", sigma=spec.sigma, dims=(dims.OUTCOME, dims.QUARTER))
+def seasonality(spec: SeasonalitySpec, outcomes: list[str]) -> pt.TensorVariable:
+    """Quarter-of-year effects per outcome, summing to zero over the year (zero for `flat` ones)."""
+    free = [j for j, k in enumerate(outcomes) if k not in spec.flat]
+    if len(free) == len(outcomes):
+        return pm.ZeroSumNormal("season", sigma=spec.sigma, dims=(dims.OUTCOME, dims.QUARTER))
+    season = pt.zeros((len(outcomes), 4))
+    if free:
+        z = pm.ZeroSumNormal("season_free", sigma=spec.sigma, shape=(len(free), 4))
+        season = pt.set_subtensor(season[free], z)
+    return pm.Deterministic("season", season, dims=(dims.OUTCOME, dims.QUARTER))
 
 
 def trend(

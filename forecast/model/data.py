@@ -20,28 +20,20 @@ from forecast.core.errors import DataError, ForecastWarning, SpecError
 from forecast.ingest.events import remove_events
 from forecast.model.breaks import Shock, Step, read_breaks
 from forecast.model.enforcement import enforcement_covariates
+from forecast.model.proxies import ProxyData, proxy_data
 from forecast.model.variables import covariate, need, observed_index, window_of
-from forecast.model.windows import centring_weights, non_overlapping
+from forecast.model.windows import (
+    Cells,
+    WindowedOutcome,
+    centring_weights,
+    non_overlapping,
+    windowed_outcome,
+)
 from forecast.spec import IndicatorSpec, ModelSpec
 
 PANEL_PERIOD = "panel_period"  # dim of latent availability: every panel quarter
 BREAK_STEP = "recording_break"  # dim of the step effects (variable `break_step`)
 SHOCK = "shock_quarter"  # dim of national shock effects (variable `shock`)
-
-
-@dataclass(frozen=True)
-class Cells:
-    """Observed cells of a series through an observation operator: cell i sums the quarters
-    ``t_idx[i]`` (panel-time indices) of the forces in ``members[i]`` (weights; one-hot for a force)."""
-
-    y: np.ndarray  # (n,)
-    t_idx: np.ndarray  # (n, window)
-    f_idx: np.ndarray | None  # (n,) when every cell is one force, else None
-    members: np.ndarray | None  # (n, force) weights when cells cover several forces
-
-    @property
-    def window(self) -> int:
-        return int(self.t_idx.shape[1])
 
 
 @dataclass(frozen=True)
@@ -62,15 +54,6 @@ class IndicatorData:
 
 
 @dataclass(frozen=True)
-class WindowedOutcome:
-    """An outcome observed as sums over several quarters (rolling year, financial year, pooled)."""
-
-    name: str
-    outcome: int
-    cells: Cells  # t_idx in modelled-period indices
-
-
-@dataclass(frozen=True)
 class ModelData:
     """Panel arrays aligned for the model."""
 
@@ -87,6 +70,7 @@ class ModelData:
     region_of: np.ndarray  # (force,) index into regions
     indicators: list[IndicatorData] = field(default_factory=list)
     windowed: list[WindowedOutcome] = field(default_factory=list)
+    proxies: list[ProxyData] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     shocks: list[Shock] = field(default_factory=list)
     covariates: dict[str, np.ndarray] = field(default_factory=dict)  # (force, period), standardised
@@ -154,7 +138,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
     lags = av.lags
     present = {str(k) for k in panel[dims.OUTCOME].values}
     observations = [o for o in spec.observations if not (o.optional and o.variable not in panel)]
-    outcomes = _outcomes(spec, present, observations)
+    outcomes = _outcomes(spec, present, [o for o in observations if not o.proxy])
     n_periods = panel.sizes[dims.PERIOD]
     n_pre = max(lags)
     if n_periods < n_pre + 8:
@@ -175,7 +159,22 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         missing = [o.variable for o in spec.observations if o not in observations]
         notes.append(f"optional observations not in the panel: {', '.join(missing)}")
     windowed = [
-        _windowed(panel, o, outcomes.index(o.outcome), forces, n_pre, notes) for o in observations
+        windowed_outcome(panel, o, outcomes.index(o.outcome), forces, n_pre, notes)
+        for o in observations
+        if not o.proxy
+    ]
+    rate = spec.intercept.rate_per_100k
+    proxies = [
+        proxy_data(
+            panel,
+            o,
+            outcomes.index(o.outcome),
+            n_pre,
+            np.log(pop / 1e5)[:, n_pre:],
+            rate[o.outcome],
+        )
+        for o in observations
+        if o.proxy and o.outcome in outcomes
     ]
     covariates = {c.variable: covariate(panel, c, n_pre) for c in spec.covariates}
     data = ModelData(
@@ -195,6 +194,7 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         region_of=np.array([regions.index(r) for r in region_names]),
         indicators=indicators,
         windowed=windowed,
+        proxies=proxies,
         steps=steps,
         shocks=shocks,
         notes=notes,
@@ -357,35 +357,3 @@ def _indicator(
     centre = centring_weights(t_idx, rows, pop.shape[1])
     cells = Cells(y, t_idx, f_i, members)
     return IndicatorData(ind.variable, ind, cells, level, centre, n_cells - y.size)
-
-
-def _windowed(
-    panel: xr.Dataset, obs, k: int, forces: list[str], n_pre: int, notes: list[str]
-) -> WindowedOutcome:
-    """An outcome's rolling-year / financial-year / pooled sums as windows over modelled quarters."""
-    da = need(panel, obs.variable, "observations")
-    if set(da.dims) != {dims.FORCE, dims.PERIOD}:
-        raise SpecError(f"observations variable {obs.variable!r} must have dims (force, period)")
-    w = window_of(panel, obs.variable, obs.window)
-    values = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)
-    f_i, t_i = np.nonzero(np.isfinite(values))
-    start = t_i - (w - 1) - n_pre  # first modelled quarter of each window
-    keep = start >= 0
-    if (~keep).any():
-        notes.append(
-            f"{obs.variable}: {int((~keep).sum())} values whose window starts before the first "
-            "modelled quarter are not used"
-        )
-    apart = non_overlapping(f_i, t_i, w)
-    if (keep & ~apart).any():
-        notes.append(
-            f"{obs.variable}: {int((keep & ~apart).sum())} overlapping windows left out "
-            "(each quarter counts once)"
-        )
-    keep &= apart
-    f_i, t_i = f_i[keep], t_i[keep] - n_pre
-    y = values[f_i, t_i + n_pre]
-    if (y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any():
-        raise DataError(f"observations variable {obs.variable!r} has negative or fractional counts")
-    t_idx = t_i[:, None] - np.arange(w)[::-1][None, :]
-    return WindowedOutcome(obs.variable, k, Cells(y, t_idx, f_i, None))

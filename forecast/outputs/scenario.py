@@ -35,13 +35,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from forecast.core import dims
 from forecast.core.areas import to_areas
-from forecast.core.errors import ForecastError
+from forecast.core.errors import ForecastError, format_validation_error
 from forecast.core.forces import force_register, normalise_force
 from forecast.core.periods import parse_quarter
 from forecast.core.tomltext import read_toml
 from forecast.fit import fit_panel
 from forecast.predict import Projection, _draws, _rng, project
-from forecast.spec import format_validation_error
 
 AVAILABILITY_TARGET = "availability"
 PROBS = (0.05, 0.25, 0.75, 0.95)

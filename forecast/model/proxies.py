@@ -1,0 +1,74 @@
+"""Quarterly proxies of an outcome that is known only from sums (10D possession of a blade or point
+for knife crime, whose force series end in 2020).
+
+A proxy's rate is the outcome's rate times a ratio::
+
+    log mu_p[f, t] = eta_k[f, t] + level_p + ratio_force_p[f] + season_p[q(t)] + drift_p[t]
+
+The force ratio takes each force's own policing of the proxy, the season the proxy's quarter-of-year
+pattern, and the drift (a national random walk with small steps) a slow change in the ratio, such as
+more stop and search. What is left is the outcome's own movement by force and quarter, which the
+proxy carries after the outcome's series end; the drift's step sd is the price of that assumption.
+A proxy never makes an outcome "seen" (its force levels are confounded with the force ratio), and
+it is never forecast: it only informs the outcome's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from forecast.core import dims
+from forecast.core.errors import DataError, SpecError
+from forecast.model.variables import need
+
+
+@dataclass(frozen=True)
+class ProxyData:
+    """One proxy series over the modelled quarters."""
+
+    name: str
+    outcome: int
+    y: np.ndarray  # (force, period) counts, NaN where missing
+    level_guess: float  # log of the proxy's rate relative to the outcome's prior rate
+    drift_sigma: float
+
+
+def proxy_data(
+    panel: xr.Dataset, obs, k: int, n_pre: int, log_pop: np.ndarray, outcome_rate: float
+) -> ProxyData:
+    """A proxy's counts aligned with the modelled quarters (`log_pop`: log(pop / 1e5) over them)."""
+    da = need(panel, obs.variable, "observations")
+    if set(da.dims) != {dims.FORCE, dims.PERIOD}:
+        raise SpecError(f"proxy variable {obs.variable!r} must have dims (force, period)")
+    y = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)[:, n_pre:]
+    seen = np.isfinite(y)
+    if not seen.any():
+        raise DataError(f"proxy variable {obs.variable!r} has no values in the modelled quarters")
+    if (y[seen] < 0).any() or (np.abs(y[seen] - np.round(y[seen])) > 1e-9).any():
+        raise DataError(f"proxy variable {obs.variable!r} has negative or fractional counts")
+    rate = y[seen].sum() / np.exp(log_pop[seen]).sum()
+    guess = float(np.log(max(rate, 1e-3) / outcome_rate))
+    return ProxyData(obs.variable, k, y, guess, obs.drift_sigma)
+
+
+def proxy_likelihood(p: ProxyData, eta: pt.TensorVariable, quarter: np.ndarray) -> None:
+    """The proxy's counts as negative binomials around the outcome's rate times its ratio."""
+    f_i, t_i = np.nonzero(np.isfinite(p.y))
+    n_t = p.y.shape[1]
+    level = pm.Normal(f"proxy_level__{p.name}", p.level_guess, 1.0)
+    force_sd = pm.HalfNormal(f"proxy_force_sd__{p.name}", 1.0)
+    force = pm.ZeroSumNormal(f"proxy_force__{p.name}", sigma=force_sd, dims=dims.FORCE)
+    season = pm.ZeroSumNormal(f"proxy_season__{p.name}", sigma=0.2, dims=dims.QUARTER)
+    step_sd = pm.Gamma(f"proxy_drift_sigma__{p.name}", alpha=2.0, beta=2.0 / p.drift_sigma)
+    z = pm.Normal(f"proxy_drift_z__{p.name}", 0.0, 1.0, shape=n_t - 1)
+    walk = pt.concatenate([pt.zeros(1), pt.cumsum(z * step_sd)])
+    drift = pm.Deterministic(f"proxy_drift__{p.name}", walk - walk.mean(), dims=dims.PERIOD)
+    log_mu = eta[f_i, t_i, p.outcome] + level + force[f_i] + season[quarter[t_i]] + drift[t_i]
+    inv = pm.HalfNormal(f"proxy_inv_sqrt_phi__{p.name}", 1.0)
+    y = p.y[f_i, t_i].astype("int64")
+    pm.NegativeBinomial(f"proxy__{p.name}", mu=pt.exp(log_mu), alpha=inv**-2, observed=y)

@@ -1,0 +1,111 @@
+"""Quarterly proxies of an outcome known only from sums, and outcomes with a flat season."""
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from forecast.core.errors import DataError
+from forecast.model import build_model, prepare_data
+from forecast.simulate import simulate_panel
+from forecast.simulate_shapes import mixed_frequency, with_proxy
+from forecast.spec import parse_spec
+
+FORCES = [
+    "Kent", "Essex", "Surrey", "Sussex", "Thames Valley", "Hampshire", "Greater Manchester",
+    "Merseyside", "Lancashire", "West Yorkshire", "West Midlands", "Avon and Somerset",
+]  # fmt: skip
+KNIFE_FY = '[[observations]]\nvariable = "knife_fy"\noutcome = "knife"\n'
+PROXY = '[[observations]]\nvariable = "knife_proxy"\noutcome = "knife"\nproxy = true\n'
+FLAT = '[seasonality]\nflat = ["knife"]\n'
+CUT = "2021Q1"  # the last financial year of knife sums; the proxy runs two years further
+
+
+@pytest.fixture(scope="module")
+def panels():
+    """12 forces x 32 quarters; knife falls by a quarter after 2020/21 (every recorded offence kept
+    with probability 0.75) and is known as financial-year sums to 2020/21 only, its proxy (which
+    follows the recorded counts) to the end; the unmasked panel holds the truth."""
+    tree = simulate_panel(n_periods=32, start="2015Q2", forces=FORCES, seed=21)
+    full = tree["panel"].to_dataset()
+    late = full.indexes["period"] > CUT
+    knife = full["count"].sel(outcome="knife").transpose("force", "period").values
+    thinned = np.random.default_rng(21).binomial(knife[:, late].astype(int), 0.75)
+    full["count"].loc[{"outcome": "knife", "period": full["period"][late]}] = thinned
+    full = with_proxy(full, "knife", seed=21)
+    panel = mixed_frequency(full, rolling_forces=0)
+    panel["knife_fy"] = panel["knife_fy"].where(~late[None, :])
+    return panel, full
+
+
+def test_a_proxy_informs_the_outcome_but_never_makes_it_seen(panels):
+    panel, _ = panels
+    without = prepare_data(panel, parse_spec(KNIFE_FY))
+    data = prepare_data(panel, parse_spec(KNIFE_FY + PROXY))
+    assert [p.name for p in data.proxies] == ["knife_proxy"]
+    assert [w.name for w in data.windowed] == ["knife_fy"]
+    assert (data.seen == without.seen).all()
+    p = data.proxies[0]
+    assert p.y.shape == (len(FORCES), len(data.periods))
+    expect = panel["knife_proxy"].transpose("force", "period").values[:, data.n_pre :]
+    np.testing.assert_array_equal(p.y, expect)
+
+
+def test_a_proxy_with_negative_counts_is_refused(panels):
+    panel, _ = panels
+    bad = panel.copy()
+    bad["knife_proxy"] = bad["knife_proxy"].copy()
+    bad["knife_proxy"][0, 5] = -3.0
+    with pytest.raises(DataError, match="proxy variable 'knife_proxy' has negative"):
+        prepare_data(bad, parse_spec(KNIFE_FY + PROXY))
+
+
+def test_the_proxy_rate_is_the_outcome_rate_times_its_ratio(panels):
+    """Moving knife's intercept up and the proxy's level down by the same amount leaves the proxy's
+    likelihood unchanged (it sees knife's rate); moving the intercept alone does not."""
+    panel, _ = panels
+    model, _ = build_model(panel, parse_spec(KNIFE_FY + PROXY + FLAT))
+    logp = model.compile_logp(vars=[model["proxy__knife_proxy"]], sum=True)
+    point = model.initial_point()
+    k = ["homicide", "robbery", "knife"].index("knife")
+    base = logp(point)
+    moved = dict(point)
+    moved["intercept"] = point["intercept"].copy()
+    moved["intercept"][k] += 0.3
+    assert abs(logp(moved) - base) > 1.0
+    moved["proxy_level__knife_proxy"] = point["proxy_level__knife_proxy"] - 0.3
+    assert logp(moved) == pytest.approx(base, abs=1e-6)
+
+
+def test_flat_outcomes_have_no_season(panels):
+    panel, _ = panels
+    model, _ = build_model(panel, parse_spec(KNIFE_FY + FLAT))
+    with model:
+        season = pm.draw(model["season"], draws=20, random_seed=1)
+    assert season.shape == (20, 3, 4)
+    assert (season[:, 2] == 0).all()
+    assert (np.abs(season[:, :2]) > 1e-6).all()
+    np.testing.assert_allclose(season.sum(axis=-1), 0.0, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_the_proxy_carries_knife_past_the_end_of_its_sums(panels):
+    """After the financial-year sums end, knife's fall shows only in its proxy: with the proxy the
+    90% interval of the last four quarters' total covers the truth and the median's error is at
+    most half that from the sums alone, whose interval misses (the model cannot know)."""
+    from forecast.fit import fit, sampler_settings
+    from forecast.predict import predict
+
+    panel, full = panels
+    last = panel.indexes["period"][-4:]
+    truth = float(full["count"].sel(outcome="knife", period=last).sum())
+    got = {}
+    for name, text in {"sums": KNIFE_FY + FLAT, "proxy": KNIFE_FY + PROXY + FLAT}.items():
+        spec = parse_spec(text)
+        settings = sampler_settings(spec, draws=300, tune=300, chains=2)
+        tree = fit(panel, spec, settings, progress=False)
+        total = predict(tree, horizon=1, seed=1)["count"].sel(outcome="knife", period=last)
+        got[name] = np.quantile(total.sum(("force", "period")).values.ravel(), [0.05, 0.5, 0.95])
+    lo, mid, hi = got["proxy"]
+    assert lo <= truth <= hi, (got, truth)
+    assert abs(mid - truth) <= 0.5 * abs(got["sums"][1] - truth), (got, truth)
+    assert got["sums"][0] > truth, (got, truth)
