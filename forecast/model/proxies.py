@@ -5,6 +5,8 @@ A proxy's rate is the outcome's rate times a ratio::
 
     log mu_p[f, t] = eta_k[f, t] + level_p + ratio_force_p[f] + season_p[q(t)] + drift_p[t]
 
+A region-level proxy (dims gor, period: NHS admissions for assault by a sharp object) takes the
+log of the summed rates of the region's forces in place of ``eta_k[f, t]`` and a region ratio.
 The force ratio takes each force's own policing of the proxy, the season the proxy's quarter-of-year
 pattern, and the drift (a national random walk with small steps) a slow change in the ratio, such as
 more stop and search. What is left is the outcome's own movement by force and quarter, which the
@@ -33,7 +35,8 @@ class ProxyData:
 
     name: str
     outcome: int
-    y: np.ndarray  # (force, period) counts, NaN where missing
+    y: np.ndarray  # (force or region, period) counts, NaN where missing
+    members: np.ndarray | None  # (region, force) 0/1 for a region-level proxy, else None
     level_guess: float  # log of the proxy's rate relative to the outcome's prior rate
     drift_sigma: float
 
@@ -41,11 +44,19 @@ class ProxyData:
 def proxy_data(
     panel: xr.Dataset, obs, k: int, n_pre: int, log_pop: np.ndarray, outcome_rate: float
 ) -> ProxyData:
-    """A proxy's counts aligned with the modelled quarters (`log_pop`: log(pop / 1e5) over them)."""
+    """A proxy's counts aligned with the modelled quarters (`log_pop`: log(pop / 1e5) over them);
+    a region-level one keeps the regions with at least one of the panel's forces."""
     da = need(panel, obs.variable, "observations")
-    if set(da.dims) != {dims.FORCE, dims.PERIOD}:
-        raise SpecError(f"proxy variable {obs.variable!r} must have dims (force, period)")
-    y = da.transpose(dims.FORCE, dims.PERIOD).values.astype(float)[:, n_pre:]
+    geo = next((g for g in (dims.FORCE, dims.GOR) if set(da.dims) == {g, dims.PERIOD}), None)
+    if geo is None:
+        raise SpecError(f"proxy variable {obs.variable!r} must have dims (force or gor, period)")
+    y = da.transpose(geo, dims.PERIOD).values.astype(float)[:, n_pre:]
+    members = None
+    if geo == dims.GOR:
+        region_of = np.array([str(r) for r in panel[dims.REGION].values])
+        members = (da[geo].values.astype(str)[:, None] == region_of[None, :]).astype(float)
+        y, members = y[members.any(axis=1)], members[members.any(axis=1)]
+        log_pop = np.log(members @ np.exp(log_pop))
     seen = np.isfinite(y)
     if not seen.any():
         raise DataError(f"proxy variable {obs.variable!r} has no values in the modelled quarters")
@@ -53,22 +64,27 @@ def proxy_data(
         raise DataError(f"proxy variable {obs.variable!r} has negative or fractional counts")
     rate = y[seen].sum() / np.exp(log_pop[seen]).sum()
     guess = float(np.log(max(rate, 1e-3) / outcome_rate))
-    return ProxyData(obs.variable, k, y, guess, obs.drift_sigma)
+    return ProxyData(obs.variable, k, y, members, guess, obs.drift_sigma)
 
 
 def proxy_likelihood(p: ProxyData, eta: pt.TensorVariable, quarter: np.ndarray) -> None:
     """The proxy's counts as negative binomials around the outcome's rate times its ratio."""
     f_i, t_i = np.nonzero(np.isfinite(p.y))
-    n_t = p.y.shape[1]
+    n_g, n_t = p.y.shape
     level = pm.Normal(f"proxy_level__{p.name}", p.level_guess, 1.0)
     force_sd = pm.HalfNormal(f"proxy_force_sd__{p.name}", 1.0)
-    force = pm.ZeroSumNormal(f"proxy_force__{p.name}", sigma=force_sd, dims=dims.FORCE)
+    where = {"dims": dims.FORCE} if p.members is None else {"shape": n_g}
+    force = pm.ZeroSumNormal(f"proxy_force__{p.name}", sigma=force_sd, **where)
     season = pm.ZeroSumNormal(f"proxy_season__{p.name}", sigma=0.2, dims=dims.QUARTER)
     step_sd = pm.Gamma(f"proxy_drift_sigma__{p.name}", alpha=2.0, beta=2.0 / p.drift_sigma)
     z = pm.Normal(f"proxy_drift_z__{p.name}", 0.0, 1.0, shape=n_t - 1)
     walk = pt.concatenate([pt.zeros(1), pt.cumsum(z * step_sd)])
     drift = pm.Deterministic(f"proxy_drift__{p.name}", walk - walk.mean(), dims=dims.PERIOD)
-    log_mu = eta[f_i, t_i, p.outcome] + level + force[f_i] + season[quarter[t_i]] + drift[t_i]
+    if p.members is None:
+        outcome = eta[f_i, t_i, p.outcome]
+    else:  # the region's summed rate
+        outcome = pt.log(pt.dot(pt.as_tensor(p.members), pt.exp(eta[:, :, p.outcome])))[f_i, t_i]
+    log_mu = outcome + level + force[f_i] + season[quarter[t_i]] + drift[t_i]
     inv = pm.HalfNormal(f"proxy_inv_sqrt_phi__{p.name}", 1.0)
     y = p.y[f_i, t_i].astype("int64")
     pm.NegativeBinomial(f"proxy__{p.name}", mu=pt.exp(log_mu), alpha=inv**-2, observed=y)

@@ -50,6 +50,35 @@ def test_a_proxy_informs_the_outcome_but_never_makes_it_seen(panels):
     np.testing.assert_array_equal(p.y, expect)
 
 
+def _by_region(panel):
+    """The proxy summed over each region's forces, as a (gor, period) series (like HES admissions)."""
+    proxy = panel["knife_proxy"].groupby(panel["region"].rename("gor")).sum(skipna=False)
+    return panel.assign(knife_region=proxy.transpose("gor", "period"))
+
+
+def test_a_region_level_proxy_sees_the_summed_rate_of_its_forces(panels):
+    panel = _by_region(panels[0])
+    model, data = build_model(
+        panel, parse_spec(KNIFE_FY + PROXY.replace("knife_proxy", "knife_region"))
+    )
+    p = data.proxies[0]
+    regions = list(panel["gor"].values)
+    assert p.y.shape == (len(regions), len(data.periods))
+    region_of = [str(r) for r in panel["region"].values]
+    for g, name in enumerate(regions):
+        assert [f for f, m in zip(data.forces, p.members[g], strict=True) if m] == [
+            f for f, r in zip(data.forces, region_of, strict=True) if r == name
+        ]
+    logp = model.compile_logp(vars=[model["proxy__knife_region"]], sum=True)
+    point = model.initial_point()
+    moved = dict(point, intercept=point["intercept"].copy())
+    moved["intercept"][2] += 0.3
+    moved["proxy_level__knife_region"] = point["proxy_level__knife_region"] - 0.3
+    assert logp(moved) == pytest.approx(logp(point), abs=1e-6)
+    moved["proxy_level__knife_region"] = point["proxy_level__knife_region"]
+    assert abs(logp(moved) - logp(point)) > 1.0
+
+
 def test_a_proxy_with_negative_counts_is_refused(panels):
     panel, _ = panels
     bad = panel.copy()
