@@ -9,7 +9,7 @@ the quarters of its window (the observation operator), so the model only gathers
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from forecast.core.errors import DataError, ForecastWarning, SpecError
 from forecast.ingest.events import remove_events
 from forecast.model.breaks import Shock, Step, read_breaks
 from forecast.model.enforcement import enforcement_covariates
-from forecast.model.proxies import ProxyData, proxy_data
+from forecast.model.proxies import ProxyData, on_seen, proxy_data
 from forecast.model.variables import covariate, need, observed_index, window_of
 from forecast.model.windows import (
     Cells,
@@ -200,7 +200,9 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         notes=notes,
     )
     _check_seen(data)
-    return data
+    seen = data.seen
+    proxies = [on_seen(p, seen[p.outcome], notes) for p in data.proxies]
+    return replace(data, proxies=proxies) if proxies else data
 
 
 def _outcomes(spec: ModelSpec, present: set[str], observations: list) -> list[str]:

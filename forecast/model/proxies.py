@@ -17,7 +17,7 @@ it is never forecast: it only informs the outcome's history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pymc as pm
@@ -88,3 +88,19 @@ def proxy_likelihood(p: ProxyData, eta: pt.TensorVariable, quarter: np.ndarray) 
     inv = pm.HalfNormal(f"proxy_inv_sqrt_phi__{p.name}", 1.0)
     y = p.y[f_i, t_i].astype("int64")
     pm.NegativeBinomial(f"proxy__{p.name}", mu=pt.exp(log_mu), alpha=inv**-2, observed=y)
+
+
+def on_seen(p: ProxyData, seen: np.ndarray, notes: list[str]) -> ProxyData:
+    """Leave out the proxy's cells in forces (or regions with a force) that the outcome never
+    observes: there the proxy's ratio and the outcome's level cannot be told apart, and the pair only
+    slows the sampler."""
+    rows = ~seen if p.members is None else (p.members[:, ~seen] > 0).any(axis=1)
+    if not rows.any():
+        return p
+    y = p.y.copy()
+    y[rows] = np.nan
+    notes.append(
+        f"{p.name}: {int(np.isfinite(p.y[rows]).sum())} values in areas the outcome is never "
+        "observed in are not used"
+    )
+    return replace(p, y=y)

@@ -203,22 +203,47 @@ def _windowed_note(spec, panel) -> str:
     """What is annual: outcomes the data give only as window sums, said in words under the charts."""
     notes = []
     for o in spec.observations:
-        if o.variable not in panel:
+        if o.variable not in panel or o.proxy:
             continue
         da = panel[o.variable]
         seen = int((da.notnull().sum(dims.PERIOD) > 0).sum()) if dims.FORCE in da.dims else 0
         kind = html.escape(str(da.attrs.get("aggregation", "window sum")))
-        have = da.notnull().any([d for d in da.dims if d != dims.PERIOD]).values
-        last = str(panel.indexes[dims.PERIOD][have][-1]) if have.any() else "none"
         notes.append(
             f"<p><b>{html.escape(o.outcome)}</b> is published only as {kind}s ({seen} of "
-            f"{panel.sizes[dims.FORCE]} forces; the last ends in {last}, and after it the band rests "
-            "on the model alone). Its quarterly history is the model's split of each published total "
-            "into quarters (inside the modelled quarters the draws add up exactly to each total); "
-            "the black bars on the charts are each total divided by its quarters. Where a member "
-            "force has no total (an area with Welsh forces for knife) no bar is drawn.</p>"
+            f"{panel.sizes[dims.FORCE]} forces; the last ends in {_last(da, panel)}, and after it "
+            f"{_after(spec, panel, o.outcome)}). Its quarterly history is the model's split of each "
+            "published total into quarters (inside the modelled quarters the draws add up exactly to "
+            "each total); the black bars on the charts are each total divided by its quarters. Where "
+            "a member force has no total (an area with Welsh forces for knife) no bar is drawn."
+            f"{_flat(spec, o.outcome)}</p>"
         )
     return "".join(notes)
+
+
+def _last(da, panel) -> str:
+    have = da.notnull().any([d for d in da.dims if d != dims.PERIOD]).values
+    return str(panel.indexes[dims.PERIOD][have][-1]) if have.any() else "none"
+
+
+def _after(spec, panel, outcome: str) -> str:
+    """What the band rests on after an outcome's sums end: its proxies, or the model alone."""
+    proxies = [o.variable for o in spec.observations if o.proxy and o.outcome == outcome]
+    proxies = [f"{html.escape(v)} (to {_last(panel[v], panel)})" for v in proxies if v in panel]
+    if not proxies:
+        return "the band rests on the model alone"
+    return (
+        f"the band rests on the quarterly proxy {', '.join(proxies)}, whose ratio to "
+        f"{html.escape(outcome)} may drift (README, Quarterly proxies)"
+    )
+
+
+def _flat(spec, outcome: str) -> str:
+    if outcome not in spec.seasonality.flat:
+        return ""
+    return (
+        f" No data show {html.escape(outcome)}'s quarter-of-year pattern, so the model gives it "
+        "none: each year's total is split in proportion to population and trend."
+    )
 
 
 def _forecasts(

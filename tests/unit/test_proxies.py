@@ -50,6 +50,27 @@ def test_a_proxy_informs_the_outcome_but_never_makes_it_seen(panels):
     np.testing.assert_array_equal(p.y, expect)
 
 
+def test_a_proxy_is_not_used_where_the_outcome_is_never_observed(panels):
+    """In a force without knife sums the proxy's ratio and knife's level cannot be told apart."""
+    panel = panels[0].copy()
+    panel["knife_fy"] = panel["knife_fy"].where(panel["force"] != "Kent")
+    data = prepare_data(panel, parse_spec(KNIFE_FY + PROXY))
+    kent = data.forces.index("Kent")
+    assert not data.seen[2, kent]
+    y = data.proxies[0].y
+    assert np.isnan(y[kent]).all()
+    assert np.isfinite(np.delete(y, kent, axis=0)).all()
+    assert (
+        f"knife_proxy: {len(data.periods)} values in areas the outcome is never" in data.notes[-1]
+    )
+    regional = prepare_data(
+        _by_region(panel), parse_spec(KNIFE_FY + PROXY.replace("knife_proxy", "knife_region"))
+    )
+    p = regional.proxies[0]
+    south_east = p.members[:, kent] > 0
+    assert np.isnan(p.y[south_east]).all() and np.isfinite(p.y[~south_east]).all()
+
+
 def _by_region(panel):
     """The proxy summed over each region's forces, as a (gor, period) series (like HES admissions)."""
     proxy = panel["knife_proxy"].groupby(panel["region"].rename("gor")).sum(skipna=False)
