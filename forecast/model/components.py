@@ -295,9 +295,12 @@ def index_dynamics(data: ModelData) -> None:
     pm.Normal("index_nat_obs", intercept + rho_n * nat[:-1], sig_n, observed=nat[1:])
     # each force's deviation reverts to its own level (c_f / (1 - rho)), not to the national mean:
     # around 0 the pooled persistence reads a force's lasting level as slow reversion and forecasts
-    # pulled every force towards the mean; intercepts partially pooled, in the same linear form
+    # pulled every force towards the mean. Intercepts partially pooled, in the same linear form, and
+    # non-centred: centred, a panel whose forces share one level (sd near 0, as simulated) made a
+    # funnel (default fit: E-BFMI 0.12, chains in two modes, R-hat 1.28; non-centred 0.82, 1.008)
     c_sd = pm.HalfNormal("index_dev_intercept_sd", 0.5)
-    c_f = pm.Normal("index_dev_intercept", 0.0, c_sd, dims=dims.FORCE)
+    c_z = pm.Normal("index_dev_intercept_z", 0.0, 1.0, dims=dims.FORCE)
+    c_f = pm.Deterministic("index_dev_intercept", c_z * c_sd, dims=dims.FORCE)
     rho_d = pm.Uniform("index_dev_rho", -1.0, 1.0)
     sig_d = pm.HalfNormal("index_dev_sigma", 1.0)
     pm.Normal("index_dev_obs", c_f[:, None] + rho_d * dev[:, :-1], sig_d, observed=dev[:, 1:])
