@@ -21,7 +21,14 @@ from forecast.ingest.events import remove_events
 from forecast.model.breaks import Shock, Step, read_breaks
 from forecast.model.enforcement import enforcement_covariates
 from forecast.model.proxies import ProxyData, on_seen, proxy_data
-from forecast.model.variables import covariate, need, observed_index, window_of
+from forecast.model.variables import (
+    are_counts,
+    covariate,
+    need,
+    observed_index,
+    region_members,
+    window_of,
+)
 from forecast.model.windows import (
     Cells,
     WindowedOutcome,
@@ -163,19 +170,6 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         for o in observations
         if not o.proxy
     ]
-    rate = spec.intercept.rate_per_100k
-    proxies = [
-        proxy_data(
-            panel,
-            o,
-            outcomes.index(o.outcome),
-            n_pre,
-            np.log(pop / 1e5)[:, n_pre:],
-            rate[o.outcome],
-        )
-        for o in observations
-        if o.proxy and o.outcome in outcomes
-    ]
     covariates = {c.variable: covariate(panel, c, n_pre) for c in spec.covariates}
     data = ModelData(
         covariates=covariates,
@@ -194,15 +188,25 @@ def prepare_data(panel: xr.Dataset, spec: ModelSpec) -> ModelData:
         region_of=np.array([regions.index(r) for r in region_names]),
         indicators=indicators,
         windowed=windowed,
-        proxies=proxies,
         steps=steps,
         shocks=shocks,
         notes=notes,
     )
     _check_seen(data)
-    seen = data.seen
-    proxies = [on_seen(p, seen[p.outcome], notes) for p in data.proxies]
-    return replace(data, proxies=proxies) if proxies else data
+    proxies = [o for o in observations if o.proxy and o.outcome in outcomes]
+    if not proxies:
+        return data
+    seen, rate = data.seen, spec.intercept.rate_per_100k
+    return replace(data, proxies=[_proxy(panel, o, data, seen, rate, notes) for o in proxies])
+
+
+def _proxy(
+    panel: xr.Dataset, obs, data: ModelData, seen, rate: dict, notes: list[str]
+) -> ProxyData:
+    """A proxy aligned with the modelled quarters, its cells in areas the outcome never observes out."""
+    k = data.outcomes.index(obs.outcome)
+    p = proxy_data(panel, obs, k, data.n_pre, data.log_offset, rate[obs.outcome])
+    return on_seen(p, seen[k], notes)
 
 
 def _outcomes(spec: ModelSpec, present: set[str], observations: list) -> list[str]:
@@ -320,9 +324,7 @@ def _indicator(
             grid_da = da.transpose(dims.GOR, dims.PERIOD)
             labels = [str(r) for r in grid_da[dims.GOR].values]
             grid = grid_da.values.astype(float)
-            member_rows = np.array(
-                [[float(region_names[f] == r) for f in range(n_f)] for r in labels]
-            )
+            member_rows = region_members(labels, region_names)
         if ind.family == "lognormal":  # an average: population weights
             member_rows = member_rows * pop.mean(axis=1)[None, :]
             member_rows = member_rows / member_rows.sum(axis=1, keepdims=True)
@@ -341,7 +343,7 @@ def _indicator(
     if y.size == 0:
         raise DataError(f"indicator {ind.variable!r} has no observed cells inside the panel")
     if ind.family == "negative_binomial":
-        if (y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any():
+        if not are_counts(y):
             raise DataError(
                 f"indicator {ind.variable!r} has negative or fractional values; the negative "
                 'binomial family needs counts (use family = "lognormal" for prices)'

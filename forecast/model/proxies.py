@@ -26,7 +26,7 @@ import xarray as xr
 
 from forecast.core import dims
 from forecast.core.errors import DataError, SpecError
-from forecast.model.variables import need
+from forecast.model.variables import are_counts, need, region_members
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,13 @@ def proxy_data(
     y = da.transpose(geo, dims.PERIOD).values.astype(float)[:, n_pre:]
     members = None
     if geo == dims.GOR:
-        region_of = np.array([str(r) for r in panel[dims.REGION].values])
-        members = (da[geo].values.astype(str)[:, None] == region_of[None, :]).astype(float)
+        members = region_members(da[geo].values, panel[dims.REGION].values)
         y, members = y[members.any(axis=1)], members[members.any(axis=1)]
         log_pop = np.log(members @ np.exp(log_pop))
     seen = np.isfinite(y)
     if not seen.any():
         raise DataError(f"proxy variable {obs.variable!r} has no values in the modelled quarters")
-    if (y[seen] < 0).any() or (np.abs(y[seen] - np.round(y[seen])) > 1e-9).any():
+    if not are_counts(y[seen]):
         raise DataError(f"proxy variable {obs.variable!r} has negative or fractional counts")
     rate = y[seen].sum() / np.exp(log_pop[seen]).sum()
     guess = float(np.log(max(rate, 1e-3) / outcome_rate))

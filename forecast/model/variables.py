@@ -30,6 +30,16 @@ def covariate(panel: xr.Dataset, cov, n_pre: int) -> np.ndarray:
     return ((x - x.mean()) / (sd if sd > 0 else 1.0))[:, n_pre:]
 
 
+def are_counts(y: np.ndarray) -> bool:
+    """Whether every value is a non-negative whole number (NaN excluded by the caller)."""
+    return not ((y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any())
+
+
+def region_members(labels, region_of) -> np.ndarray:
+    """(label, force) 0/1: the forces in each region (`region_of`: each force's region name)."""
+    return (np.asarray(labels, str)[:, None] == np.asarray(region_of, str)[None, :]).astype(float)
+
+
 def window_of(panel: xr.Dataset, variable: str, override: int | None) -> int:
     """The quarters a value of `variable` sums over: the spec's override, else the panel's attrs."""
     if override is not None:

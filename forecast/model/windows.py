@@ -17,7 +17,7 @@ import xarray as xr
 
 from forecast.core import dims
 from forecast.core.errors import DataError, SpecError
-from forecast.model.variables import need, window_of
+from forecast.model.variables import are_counts, need, window_of
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def windowed_outcome(
     keep &= apart
     f_i, t_i = f_i[keep], t_i[keep] - n_pre
     y = values[f_i, t_i + n_pre]
-    if (y < 0).any() or (np.abs(y - np.round(y)) > 1e-9).any():
+    if not are_counts(y):
         raise DataError(f"observations variable {obs.variable!r} has negative or fractional counts")
     t_idx = t_i[:, None] - np.arange(w)[::-1][None, :]
     return WindowedOutcome(obs.variable, k, Cells(y, t_idx, f_i, None))
