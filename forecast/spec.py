@@ -184,6 +184,9 @@ class AvailabilitySpec(_Strict):
     # indicators sharing a latent policing-activity factor (force AR(1) paths like A's), so their
     # common within-force movement need not pass for availability (forecast.model.availability)
     activity_factor: tuple[str, ...] = ()
+    # indicators with their own persistent force deviations (AR(1) paths like A's, one set each), so
+    # a series' idiosyncratic policing history (stop and search for 92D) need not pass for availability
+    idiosyncratic: tuple[str, ...] = ()
     # "unit_sd": A's within-force sd is 1 exactly (components' variances are Dirichlet shares);
     # "first_loading": the first indicator's loading is its sign x 1 and component sds are free
     scale: Literal["unit_sd", "first_loading"] = "first_loading"
@@ -198,11 +201,12 @@ class AvailabilitySpec(_Strict):
         names = [i.variable for i in self.indicators]
         if len(set(names)) != len(names):
             raise ValueError(f"indicators repeat a variable: {names}")
-        stray = {x for e in self.enforcement for x in e.indicators} | set(self.activity_factor)
+        stray = {x for e in self.enforcement for x in e.indicators}
+        stray |= set(self.activity_factor) | set(self.idiosyncratic)
         if stray - set(names):
             bad = sorted(stray - set(names))
             raise ValueError(
-                f"enforcement or activity_factor names indicators not in the spec: {bad}"
+                f"enforcement, activity_factor or idiosyncratic name indicators not in the spec: {bad}"
             )
         return self
 
@@ -298,7 +302,7 @@ class GatesSpec(_Strict):
 ADDED_LATER = [  # (section, key) added after fits were saved
     *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
     ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"),
-    ("availability", "activity_factor"), ("seasonality", "flat"),
+    ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
 ]  # fmt: skip
 OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma")
 

@@ -240,28 +240,42 @@ def _enforcement_term(name: str, spec: AvailabilitySpec, data: ModelData, gamma)
     return pt.tensordot(gamma, pt.as_tensor(series), axes=1)  # (force, period)
 
 
+def _like_a_paths(spec: AvailabilitySpec, data: ModelData, prefix: str, keep: bool = True):
+    """Force AR(1) paths like A's (same knots, constraints and parameterisation) with their own
+    persistence `{prefix}_rho` and innovation sd `{prefix}_sigma`; kept in the posterior as
+    `{prefix}` (force, period) when `keep`."""
+    n_t, step = data.log_pop_full.shape[1], spec.force_step
+    rho = pm.Beta(f"{prefix}_rho", 3.0, 1.5)
+    sigma = pm.HalfNormal(f"{prefix}_sigma", 0.5)
+    basis = group_basis(group_of(data, spec.regional))
+    scaled = spec.parameterisation == "non_centred"
+    time_dim = f"{prefix}_time"
+    path = knot_paths("force", sigma, rho, basis, n_t, step, scaled, time_dim, prefix)
+    return pm.Deterministic(prefix, path, dims=(dims.FORCE, PANEL_PERIOD)) if keep else path
+
+
 def activity_factor(spec: AvailabilitySpec, data: ModelData) -> pt.TensorVariable | None:
-    """(force, panel_period) latent policing activity shared by the `activity_factor` indicators:
-    force AR(1) paths like A's (same knots, constraints and parameterisation), so operations that
-    raise trafficking and possession counts together are not read as availability. A is then
-    identified by what these indicators share with the others (seizures, deaths, admissions); where
-    only they are seen, A rests on its dynamics. None without such indicators."""
+    """(force, panel_period) latent policing activity shared by the `activity_factor` indicators,
+    so operations that raise trafficking and possession counts together are not read as
+    availability. A is then identified by what these indicators share with the others (seizures,
+    deaths, admissions); where only they are seen, A rests on its dynamics. None without such
+    indicators."""
     present = {ind.name for ind in data.indicators}
     if not present & set(spec.activity_factor):
         return None
-    n_t, step = data.log_pop_full.shape[1], spec.force_step
-    rho = pm.Beta("activity_rho", 3.0, 1.5)
-    sigma = pm.HalfNormal("activity_sigma", 0.5)
-    basis = group_basis(group_of(data, spec.regional))
-    scaled = spec.parameterisation == "non_centred"
-    path = knot_paths("force", sigma, rho, basis, n_t, step, scaled, "activity_time", "activity")
-    return pm.Deterministic("activity", path, dims=(dims.FORCE, PANEL_PERIOD))
+    return _like_a_paths(spec, data, "activity")
+
+
+def _centred(path: pt.TensorVariable, centre: np.ndarray) -> pt.TensorVariable:
+    """A (force, period) path minus its mean over the quarters each force is seen in."""
+    return path - (path * pt.as_tensor(centre)).sum(axis=1, keepdims=True)
 
 
 def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec) -> None:
     """Likelihood of every indicator given A, centred over the quarters each force is seen in;
     loadings signed by meaning (the first fixed at its sign under the "first_loading" scale); the
-    `activity_factor` indicators also load on latent policing activity (the first with loading 1)."""
+    `activity_factor` indicators also load on latent policing activity (the first with loading 1),
+    and each `idiosyncratic` indicator has its own force AR(1) deviations."""
     gamma = enforcement_effects(spec, data)
     activity = activity_factor(spec, data)
     on_activity = [ind.name for ind in data.indicators if ind.name in spec.activity_factor]
@@ -273,10 +287,12 @@ def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec) ->
             loading = ispec.sign * pm.HalfNormal(f"loading_abs__{name}", ispec.loading_sigma)
         pm.Deterministic(f"loading__{name}", loading)
         level = pm.Normal(f"level__{name}", ind.level_guess, 1.0)
-        a_j = a - (a * pt.as_tensor(ind.centre)).sum(axis=1, keepdims=True)
-        shifted = level + loading * a_j
+        shifted = level + loading * _centred(a, ind.centre)
+        if name in spec.idiosyncratic:  # its own persistent force deviations
+            own = _like_a_paths(spec, data, f"own__{name}", keep=False)
+            shifted = shifted + _centred(own, ind.centre)
         if name in on_activity:
-            p_j = activity - (activity * pt.as_tensor(ind.centre)).sum(axis=1, keepdims=True)
+            p_j = _centred(activity, ind.centre)
             weight = 1.0  # the first named indicator sets the scale of activity
             if name != on_activity[0]:
                 weight = pm.HalfNormal(f"activity_loading__{name}", 1.0)

@@ -201,7 +201,7 @@ def test_enforcement_enters_the_indicators_it_names_as_within_force_movement(pan
             '[[availability.enforcement]]\nvariable = "e"\nindicators = ["b"]\n'
         )
     assert str(err.value) == (
-        "<spec>: bad value for 'availability': enforcement or activity_factor names indicators not in the spec: ['b']"
+        "<spec>: bad value for 'availability': enforcement, activity_factor or idiosyncratic name indicators not in the spec: ['b']"
     )
 
 
@@ -314,9 +314,29 @@ def test_an_activity_factor_is_shared_by_the_enforcement_led_indicators_only(pan
     for g in np.unique(data.region_of):  # and over each region's forces
         np.testing.assert_allclose(p[data.region_of == g].sum(axis=0), 0.0, atol=1e-9)
     with pytest.raises(
-        SpecError, match=r"activity_factor names indicators not in the spec: \['x'\]"
+        SpecError,
+        match=r"activity_factor or idiosyncratic name indicators not in the spec: \['x'\]",
     ):
         parse_spec(
             '[availability]\nkind = "latent"\nactivity_factor = ["x"]\n'
             '[[availability.indicators]]\nvariable = "a"\n'
         )
+
+
+def test_an_idiosyncratic_indicator_has_its_own_force_paths_that_only_it_sees(panel):
+    spec = load_spec("latent")
+    data = spec.model_dump()
+    data["availability"] |= {"idiosyncratic": ["possession_excl_cannabis"], "force_step": 4}
+    model, _ = build_model(panel, type(spec).model_validate(data))
+    own = "own__possession_excl_cannabis"
+    names = set(model.named_vars)
+    assert {f"{own}_rho", f"{own}_sigma", f"{own}_force_coord"} <= names
+    assert not any(n.startswith("own__") and "trafficking" in n for n in names)
+    point = model.initial_point(random_seed=5)
+    moved = dict(point)
+    moved[f"{own}_force_coord"] = np.random.default_rng(8).normal(
+        size=point[f"{own}_force_coord"].shape
+    )
+    for obs, changes in [("obs__possession_excl_cannabis", True), ("obs__trafficking", False)]:
+        logp = model.compile_logp(vars=[model[obs]])
+        assert (logp(moved) != pytest.approx(logp(point))) is changes, obs
