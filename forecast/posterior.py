@@ -51,9 +51,10 @@ def effects_table(
 
 
 def measurement_table(tree: xr.DataTree, prob: float = 0.90) -> pd.DataFrame:
-    """The latent model's measurement terms: each indicator's loading on availability and each
+    """The latent model's measurement terms: each indicator's loading on availability, each
     enforcement series' coefficient (log rate of the indicators it acts on, per sd of within-force
-    effort), with central `prob` intervals; empty for models without latent availability."""
+    effort) and the persistence and innovation sd of an indicator's own force deviations, with
+    central `prob` intervals; empty for models without latent availability."""
     post = tree["posterior"]
     lo_p, hi_p = (1 - prob) / 2, 1 - (1 - prob) / 2
     cols = ["term", "name", "mean", "sd", f"q{100 * lo_p:g}", f"q{100 * hi_p:g}"]
@@ -62,6 +63,11 @@ def measurement_table(tree: xr.DataTree, prob: float = 0.90) -> pd.DataFrame:
     if "enforcement_effect" in post:
         e = post["enforcement_effect"]
         terms += [("enforcement", str(k), e.sel(enforcement=k)) for k in e["enforcement"].values]
+    for v in post.data_vars:  # an indicator's own force deviations: persistence and innovation sd
+        name = str(v).removeprefix("own__")
+        for part, term in (("_rho", "own_persistence"), ("_sigma", "own_sd")):
+            if name != v and name.endswith(part):
+                terms.append((term, name.removesuffix(part), post[v]))
     rows = []
     for term, name, da in terms:
         x = da.values.reshape(-1)

@@ -64,7 +64,7 @@ def _availability_by_force(figures: dict[str, Path]) -> str:
 
 
 def _measurement(measurement: pd.DataFrame) -> str:
-    """How availability is measured: loadings of the indicators and the enforcement terms."""
+    """How availability is measured: loadings, enforcement terms and indicators' own deviations."""
     if measurement.empty:
         return ""
     return (
@@ -72,7 +72,9 @@ def _measurement(measurement: pd.DataFrame) -> str:
         "indicator's log rate per unit of latent availability (the first indicator's is 1 by "
         "convention; signs fixed by meaning). Enforcement: the change in an indicator's log rate per "
         "sd of within-force enforcement effort (officers, drug arrests per 100,000), so that a force "
-        "policing harder does not read as more supply; 90% intervals.</p>" + _table(measurement, 3)
+        "policing harder does not read as more supply. Own persistence and sd: the force "
+        "deviations an indicator has of its own (92D follows stop and search), which availability "
+        "does not carry; 90% intervals.</p>" + _table(measurement, 3)
     )
 
 

@@ -201,7 +201,8 @@ def test_enforcement_enters_the_indicators_it_names_as_within_force_movement(pan
             '[[availability.enforcement]]\nvariable = "e"\nindicators = ["b"]\n'
         )
     assert str(err.value) == (
-        "<spec>: bad value for 'availability': enforcement, activity_factor or idiosyncratic name indicators not in the spec: ['b']"
+        "<spec>: bad value for 'availability': enforcement, activity_factor or idiosyncratic "
+        "name indicators not in the spec: ['b']"
     )
 
 
@@ -220,6 +221,8 @@ def test_measurement_table_lists_loadings_and_enforcement_with_intervals():
                 rng.normal([0.3, -0.1], 0.05, (2, 500, 2)),
             ),
             "availability_beta": (("chain", "draw"), rng.normal(size=(2, 500))),
+            "own__possession_rho": (("chain", "draw"), rng.beta(9, 1, (2, 500))),
+            "own__possession_sigma": (("chain", "draw"), np.abs(rng.normal(0.1, 0.01, (2, 500)))),
         },
         coords={"enforcement": ["police_officers_fy", "drug_arrests_fy"]},
     )
@@ -230,6 +233,8 @@ def test_measurement_table_lists_loadings_and_enforcement_with_intervals():
         ["loading", "seizures_crack"],
         ["enforcement", "police_officers_fy"],
         ["enforcement", "drug_arrests_fy"],
+        ["own_persistence", "possession"],
+        ["own_sd", "possession"],
     ]
     crack = table.iloc[1]
     assert crack["q5"] < 1.5 < crack["q95"] and crack["sd"] == pytest.approx(0.2, rel=0.1)
