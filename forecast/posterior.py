@@ -63,11 +63,9 @@ def measurement_table(tree: xr.DataTree, prob: float = 0.90) -> pd.DataFrame:
     if "enforcement_effect" in post:
         e = post["enforcement_effect"]
         terms += [("enforcement", str(k), e.sel(enforcement=k)) for k in e["enforcement"].values]
-    for v in post.data_vars:  # an indicator's own force deviations: persistence and innovation sd
-        name = str(v).removeprefix("own__")
-        for part, term in (("_rho", "own_persistence"), ("_sigma", "own_sd")):
-            if name != v and name.endswith(part):
-                terms.append((term, name.removesuffix(part), post[v]))
+    own = [str(v) for v in post.data_vars if str(v).startswith("own__")]
+    for part, term in (("_rho", "own_persistence"), ("_sigma", "own_sd")):  # own force deviations
+        terms += [(term, v[5:].removesuffix(part), post[v]) for v in own if v.endswith(part)]
     rows = []
     for term, name, da in terms:
         x = da.values.reshape(-1)
