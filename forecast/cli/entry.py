@@ -3,6 +3,7 @@ any moment, imports included, ends with one line and a non-zero exit, never a tr
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from forecast.core import interrupts
@@ -20,10 +21,12 @@ def main() -> int:
         sys.stderr.write(f"error: {why}: stopped; no output was written or changed\n")
         return 130
     except SystemExit as exc:
-        if exc.code not in (0, None) or interrupts.pending() is None:
+        if exc.code not in (0, None):
             raise
     why = interrupts.pending()
     if why is not None:  # swallowed on the way (e.g. in a callback): never report success
         sys.stderr.write(f"error: {why}: stopped before the command finished\n")
         return 130
+    for s in (signal.SIGINT, signal.SIGTERM):  # the work is done and in place: a late Ctrl-C during
+        signal.signal(s, signal.SIG_IGN)  # interpreter shutdown must not turn it into a failure
     return 0

@@ -5,6 +5,7 @@ printed as "Exception ignored") still stops the run before it writes or replaces
 from __future__ import annotations
 
 import signal
+import sys
 
 _SEEN: list[int] = []
 _WHY = {signal.SIGINT: "interrupted", signal.SIGTERM: "stopped by SIGTERM"}
@@ -15,10 +16,19 @@ def _record(signum, frame):
     raise KeyboardInterrupt(_WHY.get(signum, "interrupted"))
 
 
+def _quiet_unraisable(unraisable) -> None:
+    """Keep a swallowed interrupt silent (it is recorded and acted on); report anything else as usual."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _SEEN:
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def install() -> None:
-    """Record SIGINT and SIGTERM and raise KeyboardInterrupt for both (the command line's setting)."""
+    """Record SIGINT and SIGTERM and raise KeyboardInterrupt for both (the command line's setting);
+    an interrupt swallowed in a callback is not printed as "Exception ignored" but still stops the run."""
     for s in _WHY:
         signal.signal(s, _record)
+    sys.unraisablehook = _quiet_unraisable
 
 
 def pending() -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -16,10 +18,12 @@ from forecast.core.transaction import output_folder
 @pytest.fixture
 def installed():
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    old_hook = sys.unraisablehook
     interrupts.install()
     yield
     for s, h in old.items():
         signal.signal(s, h)
+    sys.unraisablehook = old_hook
     interrupts._SEEN.clear()
 
 
@@ -50,3 +54,35 @@ def test_no_folder_is_committed_after_a_swallowed_sigterm(installed, tmp_path):
     ):
         (staging / "a.csv").write_text("x\n")
     assert not target.exists()
+
+
+_CALLBACK = """
+import gc, os, signal, sys, time
+from forecast.core import interrupts
+interrupts.install()
+class Finaliser:
+    def __del__(self):
+        {body}
+obj = Finaliser()
+del obj
+gc.collect()
+print(interrupts.pending())
+"""
+_INTERRUPT = "os.kill(os.getpid(), signal.SIGINT); time.sleep(1)"  # raises inside __del__
+
+
+def _run_finaliser(body: str) -> subprocess.CompletedProcess:
+    code = _CALLBACK.format(body=body)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_an_interrupt_swallowed_in_a_callback_is_not_printed_but_is_kept():
+    out = _run_finaliser(_INTERRUPT)
+    assert out.stderr == ""
+    assert out.stdout.strip() == "interrupted"
+
+
+def test_other_swallowed_errors_are_still_reported():
+    out = _run_finaliser("raise ValueError('broken finaliser')")
+    assert "Exception ignored" in out.stderr and "broken finaliser" in out.stderr
+    assert out.stdout.strip() == "None"
