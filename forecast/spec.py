@@ -237,6 +237,15 @@ class ObservationSpec(_Strict):
     optional: bool = False  # skip (with a note) when the panel lacks the variable
     proxy: bool = False
     drift_sigma: float = Field(0.02, gt=0, description="proxy: prior mean of the ratio's step sd")
+    by_region: bool = Field(
+        False, description="proxy: sum a force series over each region's forces (regional ratio)"
+    )
+
+    @model_validator(mode="after")
+    def _by_region_is_a_proxy(self) -> ObservationSpec:
+        if self.by_region and not self.proxy:
+            raise ValueError(f"{self.variable}: by_region applies to a proxy (set proxy = true)")
+        return self
 
 
 class BreaksSpec(_Strict):
@@ -304,7 +313,7 @@ ADDED_LATER = [  # (section, key) added after fits were saved
     ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"),
     ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
 ]  # fmt: skip
-OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma")
+OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma", "by_region")
 
 
 class ModelSpec(_Strict):

@@ -5,8 +5,10 @@ A proxy's rate is the outcome's rate times a ratio::
 
     log mu_p[f, t] = eta_k[f, t] + level_p + ratio_force_p[f] + season_p[q(t)] + drift_p[t]
 
-A region-level proxy (dims gor, period: NHS admissions for assault by a sharp object) takes the
-log of the summed rates of the region's forces in place of ``eta_k[f, t]`` and a region ratio.
+A region-level proxy (dims gor, period: NHS admissions for assault by a sharp object; or a force
+series summed over each region's forces with `by_region = true`) takes the log of the summed rates of
+the region's forces in place of ``eta_k[f, t]`` and a region ratio. Summing a force series leaves its
+forces' own swings in policing (stop and search behind 10D) out of the knife paths.
 The force ratio takes each force's own policing of the proxy, the season the proxy's quarter-of-year
 pattern, and the drift (a national random walk with small steps) a slow change in the ratio, such as
 more stop and search. What is left is the outcome's own movement by force and quarter, which the
@@ -52,9 +54,14 @@ def proxy_data(
         raise SpecError(f"proxy variable {obs.variable!r} must have dims (force or gor, period)")
     y = da.transpose(geo, dims.PERIOD).values.astype(float)[:, n_pre:]
     members = None
-    if geo == dims.GOR:
+    if geo == dims.FORCE and obs.by_region:  # a region's quarter needs every member force's count
+        region_of = panel[dims.REGION].values
+        members = region_members(np.unique(np.asarray(region_of, str)), region_of)
+        y = np.where(members @ ~np.isfinite(y) > 0, np.nan, members @ np.nan_to_num(y))
+    elif geo == dims.GOR:
         members = region_members(da[geo].values, panel[dims.REGION].values)
         y, members = y[members.any(axis=1)], members[members.any(axis=1)]
+    if members is not None:
         log_pop = np.log(members @ np.exp(log_pop))
     seen = np.isfinite(y)
     if not seen.any():

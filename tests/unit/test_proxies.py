@@ -4,7 +4,7 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from forecast.core.errors import DataError
+from forecast.core.errors import DataError, SpecError
 from forecast.model import build_model, prepare_data
 from forecast.simulate import simulate_panel
 from forecast.simulate_shapes import mixed_frequency, with_proxy
@@ -98,6 +98,30 @@ def test_a_region_level_proxy_sees_the_summed_rate_of_its_forces(panels):
     assert logp(moved) == pytest.approx(logp(point), abs=1e-6)
     moved["proxy_level__knife_region"] = point["proxy_level__knife_region"]
     assert abs(logp(moved) - logp(point)) > 1.0
+
+
+def test_by_region_sums_a_force_proxy_over_each_region(panels):
+    """`by_region = true` on a force series is the (gor, period) series of its regional sums; a region
+    misses a quarter where any of its forces does."""
+    panel = _by_region(panels[0])
+    panel["knife_proxy"] = panel["knife_proxy"].copy()
+    kent = list(panel["force"].values).index("Kent")
+    panel["knife_proxy"][kent, -1] = np.nan
+    summed = prepare_data(panel, parse_spec(KNIFE_FY + PROXY + "by_region = true\n")).proxies[0]
+    regional = prepare_data(
+        panel, parse_spec(KNIFE_FY + PROXY.replace("knife_proxy", "knife_region"))
+    ).proxies[0]
+    order = [list(map(tuple, regional.members)).index(tuple(m)) for m in summed.members]
+    np.testing.assert_array_equal(summed.members, regional.members[order])
+    south_east = summed.members[:, kent] > 0
+    assert np.isnan(summed.y[south_east, -1]).all()
+    np.testing.assert_array_equal(summed.y[:, :-1], regional.y[order, :-1])
+    np.testing.assert_array_equal(summed.y[~south_east, -1], regional.y[order][~south_east, -1])
+
+
+def test_by_region_needs_a_proxy():
+    with pytest.raises(SpecError, match="knife_fy: by_region applies to a proxy"):
+        parse_spec(KNIFE_FY + "by_region = true\n")
 
 
 def test_a_proxy_with_negative_counts_is_refused(panels):
