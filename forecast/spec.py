@@ -170,9 +170,7 @@ class AvailabilitySpec(_Strict):
     lag_concentration: float = Field(2.0, gt=0, description="Dirichlet shrinkage of lag weights")
     effect_sigma: float = Field(0.5, gt=0)
     force_varying: bool = False
-    force_sigma: float = Field(
-        0.05, gt=0, description="HalfNormal scale of the force sd of effects"
-    )
+    force_sigma: float = Field(0.05, gt=0, description="HalfNormal scale of effects' force sd")
     regional: bool = True
     # force AR(1) paths: "centred" (the path is the variable) or "non_centred" in scale only
     parameterisation: Literal["centred", "non_centred"] = "centred"
@@ -237,9 +235,7 @@ class ObservationSpec(_Strict):
     optional: bool = False  # skip (with a note) when the panel lacks the variable
     proxy: bool = False
     drift_sigma: float = Field(0.02, gt=0, description="proxy: prior mean of the ratio's step sd")
-    by_region: bool = Field(
-        False, description="proxy: sum a force series over each region's forces (regional ratio)"
-    )
+    by_region: bool = Field(False, description="proxy: sum the force series over each region")
 
     @model_validator(mode="after")
     def _by_region_is_a_proxy(self) -> ObservationSpec:
@@ -261,9 +257,7 @@ class BreaksSpec(_Strict):
     enabled: bool = True
     file: str | None = Field(None, description="a register CSV; default: the panel's own register")
     sigma: float = Field(0.3, gt=0, description="Normal prior sd of a step on the log rate")
-    shock_sigma: float = Field(
-        0.5, gt=0, description="Normal prior sd of a national shock quarter's effect"
-    )
+    shock_sigma: float = Field(0.5, gt=0, description="Normal prior sd of a shock quarter's effect")
     shock_exit_sigma: float = Field(
         0.0, ge=0, description="sd of a level shift in the trend's step out of a shock window"
     )
@@ -350,13 +344,10 @@ class ModelSpec(_Strict):
             raise ValueError(
                 f"observations or seasonality.flat name {stray}, not in outcomes.names"
             )
-        stray = [k for k in self.force_effects.dynamics if k not in self.outcomes.names]
-        if stray or (self.force_effects.dynamics and not self.force_effects.enabled):
-            raise ValueError(
-                f"force_effects.dynamics names outcomes {stray} not in outcomes.names"
-                if stray
-                else "force_effects.dynamics needs force_effects.enabled = true"
-            )
+        if stray := [k for k in self.force_effects.dynamics if k not in self.outcomes.names]:
+            raise ValueError(f"force_effects.dynamics names outcomes {stray} not in outcomes.names")
+        if self.force_effects.dynamics and not self.force_effects.enabled:
+            raise ValueError("force_effects.dynamics needs force_effects.enabled = true")
         return self
 
     def model_hash(self) -> str:
