@@ -21,7 +21,14 @@ from forecast.core.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
 from forecast.model.availability import group_of
 from forecast.model.conditioning import condition_on_windows
-from forecast.model.data import BREAK_STEP, PANEL_PERIOD, SHOCK, ModelData, prepare_data
+from forecast.model.data import (
+    BREAK_STEP,
+    NOISE_OUTCOME,
+    PANEL_PERIOD,
+    SHOCK,
+    ModelData,
+    prepare_data,
+)
 from forecast.model.dynamics import dynamics_paths, group_centred_normals
 from forecast.spec import ModelSpec
 
@@ -223,6 +230,16 @@ def _walk_on(
     return np.concatenate([path, path[..., -1:] + np.cumsum(steps, axis=-1)], axis=-1)
 
 
+def _noise_on(post: xr.Dataset, data: ModelData, horizon: int, rng) -> np.ndarray:
+    """National quarter noise (sample, outcome, period): the fit's, then fresh iid draws."""
+    hist = _draws(post, "trend_noise", dims.OUTCOME, dims.PERIOD)
+    sd = _draws(post, "trend_noise_sigma", NOISE_OUTCOME)
+    future = np.zeros((hist.shape[0], hist.shape[1], horizon))
+    rows = [data.outcomes.index(k) for k in post[NOISE_OUTCOME].values]
+    future[:, rows] = rng.normal(size=(sd.shape[0], len(rows), horizon)) * sd[:, :, None]
+    return np.concatenate([hist, future], axis=2)
+
+
 @dataclass
 class Projection:
     """A fit carried over history + `horizon` quarters, per draw, before count noise: the inputs of
@@ -282,6 +299,8 @@ def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projec
     trend = None
     if spec.trend.kind == "random_walk":
         trend = _walk_on(post, "trend", (dims.OUTCOME, dims.PERIOD), horizon, rng)
+        if "trend_noise" in post:
+            trend = trend + _noise_on(post, data, horizon, rng)
         if spec.trend.regional:
             regional = _walk_on(
                 post, "trend_regional", (dims.OUTCOME, dims.GOR, dims.PERIOD), horizon, rng

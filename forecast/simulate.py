@@ -100,6 +100,7 @@ def simulate_panel(
     breaks: list[dict] | None = None,
     regional_trend_sd: dict[str, float] | None = None,
     force_drift_sd: dict[str, float] | None = None,
+    national_noise_sd: dict[str, float] | None = None,
 ) -> xr.DataTree:
     """Simulate a quarterly panel (all 43 forces by default) with its truth; deterministic in `seed`.
 
@@ -110,7 +111,8 @@ def simulate_panel(
     over regions), drawn from their own stream so availability and the indicators are unchanged.
     `force_drift_sd` adds persistent force deviations of the log rate (quarterly AR(1), persistence
     0.9, marginal sd per outcome; own stream), as a force's rate drifts from its average for
-    years; the truth holds them as `force_drift` (outcome, force, period).
+    years; the truth holds them as `force_drift` (outcome, force, period). `national_noise_sd` adds
+    an iid effect per quarter shared by every force (sd per outcome; truth `national_noise`).
     """
     if not 2 <= n_periods <= MAX_PERIODS or not 0 <= holdout <= MAX_PERIODS:
         raise ForecastError(
@@ -131,8 +133,9 @@ def simulate_panel(
     indicator_counts, officers, price = _indicators(rng, seed, reg, forces, pop, a_obs)
     params, eta = _outcome_model(rng, outcomes, effects, pop, a_lag, periods_all)
     slow, slow_truth = slow_movements(
-        seed, outcomes, r_idx, list(uniq), total, lag, n_periods, regional_trend_sd, force_drift_sd
-    )
+        seed, outcomes, r_idx, list(uniq), total, lag, n_periods, regional_trend_sd, force_drift_sd,
+        national_noise_sd,
+    )  # fmt: skip
     eta = eta + slow
     break_rows = _apply_breaks(eta, breaks, forces, outcomes, periods_all)
     counts = _nb(rng, np.exp(eta), np.broadcast_to(params.phi, eta.shape))

@@ -61,9 +61,10 @@ def slow_movements(
     n_periods: int,
     regional_trend_sd: dict[str, float] | None,
     force_drift_sd: dict[str, float] | None,
+    national_noise_sd: dict[str, float] | None = None,
 ) -> tuple[np.ndarray | float, dict[str, xr.DataArray]]:
     """What the asked-for movements add to the (force, quarter, outcome) log mean, and their truth
-    over every simulated quarter (`trend_regional`, `force_drift`)."""
+    over every simulated quarter (`trend_regional`, `force_drift`, `national_noise`)."""
     add: np.ndarray | float = 0.0
     truth = {}
     if regional_trend_sd:
@@ -76,4 +77,9 @@ def slow_movements(
         d = force_drift(seed, force_drift_sd, outcomes, len(r_idx), total)
         add = add + d.transpose(1, 2, 0)
         truth["force_drift"] = xr.DataArray(d, dims=(dims.OUTCOME, dims.FORCE, dims.PERIOD))
+    if national_noise_sd:  # one iid effect per quarter shared by every force, from its own stream
+        sd = np.array([national_noise_sd.get(k, 0.0) for k in outcomes])
+        e = np.random.default_rng([seed, 9]).normal(size=(len(outcomes), total)) * sd[:, None]
+        add = add + e.T[None, :, :]
+        truth["national_noise"] = xr.DataArray(e, dims=(dims.OUTCOME, dims.PERIOD))
     return add, truth

@@ -108,6 +108,9 @@ class TrendSpec(_Strict):
     # regional availability component is still identified by its quarter-to-quarter movement.
     regional: bool = False
     regional_sigma: float = Field(0.02, gt=0, description="prior mean of the regional step sd")
+    # outcomes with national quarter noise (iid, shared by all forces): swings are not trend steps
+    noise: list[str] = []
+    noise_sigma: float = Field(0.1, gt=0, description="HalfNormal scale of the noise sd")
 
     @model_validator(mode="after")
     def _regional_needs_walk(self) -> TrendSpec:
@@ -201,8 +204,7 @@ class AvailabilitySpec(_Strict):
             raise ValueError(f"indicators repeat a variable: {names}")
         stray = {x for e in self.enforcement for x in e.indicators}
         stray |= set(self.activity_factor) | set(self.idiosyncratic)
-        if stray - set(names):
-            bad = sorted(stray - set(names))
+        if bad := sorted(stray - set(names)):
             raise ValueError(
                 f"enforcement, activity_factor or idiosyncratic name indicators not in the spec: {bad}"
             )
@@ -281,8 +283,7 @@ class SamplerSpec(_Strict):
     chains: int = Field(4, ge=1)
     target_accept: float = Field(0.9, gt=0, lt=1)
     seed: int = 1
-    # nutpie's mass-matrix adaptation: "low_rank" adds the leading posterior correlations (helps
-    # models with a few long correlated directions, such as latent factors); other backends ignore it
+    # nutpie's mass matrix: "low_rank" adds leading posterior correlations (latent factors); nutpie only
     adaptation: Literal["diag", "low_rank"] = "diag"
 
 
@@ -304,9 +305,9 @@ class GatesSpec(_Strict):
 
 ADDED_LATER = [  # (section, key) added after fits were saved
     *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
-    ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"),
+    ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"), ("trend", "noise"),
     ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
-]  # fmt: skip
+    ("trend", "noise_sigma")]  # fmt: skip
 OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma", "by_region")
 
 
@@ -338,11 +339,12 @@ class ModelSpec(_Strict):
         missing = [k for k in self.outcomes.names if k not in self.intercept.rate_per_100k]
         if missing:
             raise ValueError(f"intercept.rate_per_100k has no prior rate for {missing}")
-        stray = [o.outcome for o in self.observations if o.outcome not in self.outcomes.names]
-        stray += [k for k in self.seasonality.flat if k not in self.outcomes.names]
+        names = self.outcomes.names
+        stray = [o.outcome for o in self.observations if o.outcome not in names]
+        stray += [k for k in self.seasonality.flat + self.trend.noise if k not in names]
         if stray:
             raise ValueError(
-                f"observations or seasonality.flat name {stray}, not in outcomes.names"
+                f"observations, seasonality.flat or trend.noise name {stray}, not in outcomes.names"
             )
         if stray := [k for k in self.force_effects.dynamics if k not in self.outcomes.names]:
             raise ValueError(f"force_effects.dynamics names outcomes {stray} not in outcomes.names")

@@ -19,7 +19,7 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
 
     log mu[f,t,k] = log(pop/1e5) + intercept_k + force_effect[k,f] (+ force_dynamics[k,f,t])
                     + sum_l beta_k[f] w_l A[f, t - l] + season[k, q(t)] + trend[k,t]
-                    (+ trend_regional[k, region(f), t]) + steps
+                    (+ trend_noise[k,t] + trend_regional[k, region(f), t]) + steps
 
     A is the observed index (kind "index") or latent availability measured by indicators ("latent";
     without its national component in the link unless `national_in_link`).
@@ -55,6 +55,9 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
                     spec.breaks.shock_exit_sigma,
                 ).T[None, :, :]
             )
+            if spec.trend.noise:
+                noise = c.national_noise(spec.trend, data.outcomes, len(data.periods), data.shocks)
+                eta = eta + noise.T[None, :, :]
             if spec.trend.regional:
                 regional = c.regional_trend(spec.trend, len(data.outcomes))
                 eta = eta + regional[:, data.region_of, :].transpose(1, 2, 0)

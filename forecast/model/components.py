@@ -9,7 +9,7 @@ import pytensor.tensor as pt
 
 from forecast.core import dims
 from forecast.core.scale import within_sd
-from forecast.model.data import BREAK_STEP, SHOCK, ModelData
+from forecast.model.data import BREAK_STEP, NOISE_OUTCOME, SHOCK, ModelData
 from forecast.spec import (
     AvailabilitySpec,
     ForceEffectsSpec,
@@ -162,6 +162,27 @@ def trend(
     path = pt.concatenate([pt.zeros((n_outcomes, 1)), pt.cumsum(steps, axis=1)], axis=1)
     path = path - path.mean(axis=1, keepdims=True)
     return pm.Deterministic("trend", path, dims=(dims.OUTCOME, dims.PERIOD))
+
+
+def national_noise(
+    spec: TrendSpec, outcomes: list[str], n_periods: int, shocks: list | None = None
+) -> pt.TensorVariable:
+    """National quarter noise, (outcome, period): one iid effect per quarter shared by every force,
+    for the outcomes in `spec.noise` (0 for the others, and in their shock quarters, which the shock
+    carries). Non-centred, sd HalfNormal(noise_sigma) per outcome. A common swing (a quarter of many
+    homicides) then widens national intervals instead of moving the trend the forecasts continue."""
+    names = [k for k in outcomes if k in spec.noise]
+    pm.modelcontext(None).add_coord(NOISE_OUTCOME, names)
+    sd = pm.HalfNormal("trend_noise_sigma", spec.noise_sigma, dims=NOISE_OUTCOME)
+    z = pm.Normal("trend_noise_z", 0.0, 1.0, dims=(NOISE_OUTCOME, dims.PERIOD))
+    rows = [outcomes.index(k) for k in names]
+    mask = np.ones((len(names), n_periods))
+    for s in shocks or []:
+        for j, k in enumerate(rows):
+            mask[j, s.t] = 0.0 if k in s.outcomes else mask[j, s.t]
+    noise = pt.zeros((len(outcomes), n_periods))
+    noise = pt.set_subtensor(noise[rows], z * sd[:, None] * mask)
+    return pm.Deterministic("trend_noise", noise, dims=(dims.OUTCOME, dims.PERIOD))
 
 
 def _step_scale(shocks: list, n_outcomes: int, n_periods: int) -> np.ndarray:
