@@ -11,6 +11,7 @@ from forecast.model.availability import group_of
 from forecast.model.dynamics import continue_dynamics, group_centred_normals
 from forecast.simulate import simulate_panel
 from forecast.spec import ModelSpec, load_spec, parse_spec
+from tests.model_values import values_at
 
 FORCES = [
     "Kent",
@@ -64,9 +65,9 @@ def test_deviation_paths_sum_to_zero_within_regions_and_over_quarters():
     n_knots = -(-(len(data.periods) - 1) // 4) + 1
     point = model.initial_point(random_seed=5)
     rng = np.random.default_rng(0)
-    dev = model.compile_fn(
-        model["force_dynamics"], inputs=model.value_vars, on_unused_input="ignore"
-    )({k: rng.normal(size=v.shape) for k, v in point.items()})
+    dev = values_at(
+        model, model["force_dynamics"], {k: rng.normal(size=v.shape) for k, v in point.items()}
+    )
     assert dev.shape == (2, len(FORCES), len(data.periods))
     assert np.abs(dev).max() > 0.1
     np.testing.assert_allclose(dev.sum(axis=2), 0.0, atol=1e-9)

@@ -15,6 +15,7 @@ from forecast.model.windows import centring_weights, non_overlapping
 from forecast.simulate import simulate_panel
 from forecast.simulate_shapes import mixed_frequency
 from forecast.spec import ObservationSpec, load_spec, parse_spec
+from tests.model_values import values_at
 
 FORCES = ["Kent", "Essex", "Surrey", "Greater Manchester", "Merseyside", "Gwent", "South Wales"]
 WELSH = ["Gwent", "South Wales"]
@@ -125,8 +126,10 @@ def test_ar1_components_are_centred_paths_by_innovation_sd_on_their_identified_s
     point = model.initial_point(random_seed=5)
     assert point["availability_force_coord"].shape == (len(FORCES) - n_regions, n_t - 1)
     assert point["availability_regional_coord"].shape == (n_regions - 1, n_t - 1)
-    a = model.compile_fn(model["availability"], inputs=model.value_vars, on_unused_input="ignore")(
-        {k: np.random.default_rng(6).normal(size=v.shape) for k, v in point.items()}
+    a = values_at(
+        model,
+        model["availability"],
+        {k: np.random.default_rng(6).normal(size=v.shape) for k, v in point.items()},
     )
     assert np.allclose(a.mean(axis=1), 0.0)  # every force's path sums to zero over the quarters
 
@@ -162,12 +165,8 @@ def test_the_national_component_enters_the_link_only_when_asked(panel):
     model, _ = build_model(panel, spec)
     point = model.initial_point(random_seed=8)
     point = {k: np.random.default_rng(9).normal(size=v.shape) for k, v in point.items()}
-    fn = model.compile_fn(
-        [model["availability"], model["availability_link"], model["availability_national"]],
-        inputs=model.value_vars,
-        on_unused_input="ignore",
-    )
-    a, link, national = fn(point)
+    outs = [model["availability"], model["availability_link"], model["availability_national"]]
+    a, link, national = values_at(model, outs, point)
     assert np.allclose(link, a - national[None, :]) and np.abs(national).max() > 0
     text = spec.to_toml().replace("national_in_link = false", "national_in_link = true")
     model, _ = build_model(panel, parse_spec(text))
@@ -288,9 +287,7 @@ def test_yearly_force_paths_are_linear_between_knots_and_forecast_per_quarter(pa
     force = model["availability"] - model["availability_national"][None, :]
     names = ["availability_quarterly_rho", "availability_quarterly_sigma"]
     names += ["availability_rho", "availability_sigma"]
-    a, rho_q, sigma_q, rho, sigma = model.compile_fn(
-        [force] + [model[n] for n in names], inputs=model.value_vars, on_unused_input="ignore"
-    )(values)
+    a, rho_q, sigma_q, rho, sigma = values_at(model, [force] + [model[n] for n in names], values)
     assert np.allclose(a.mean(axis=1), 0.0)
     assert np.allclose(np.diff(a[:, :4], 2, axis=1), 0.0)  # the first year is a straight line
     assert rho_q[-1] == pytest.approx(rho[-1] ** 0.25) and rho_q[0] == pytest.approx(rho[0])
@@ -311,8 +308,10 @@ def test_an_activity_factor_is_shared_by_the_enforcement_led_indicators_only(pan
     assert "activity_loading__possession_excl_cannabis" in names  # trafficking's is fixed at 1
     assert not any(n.startswith("activity_loading__") and "seizures" in n for n in names)
     point = model.initial_point(random_seed=5)
-    p = model.compile_fn(model["activity"], inputs=model.value_vars, on_unused_input="ignore")(
-        {k: np.random.default_rng(7).normal(size=v.shape) for k, v in point.items()}
+    p = values_at(
+        model,
+        model["activity"],
+        {k: np.random.default_rng(7).normal(size=v.shape) for k, v in point.items()},
     )
     assert p.shape == (len(FORCES), len(data.panel_periods)) and np.abs(p).max() > 0.05
     np.testing.assert_allclose(p.sum(axis=1), 0.0, atol=1e-9)  # over the quarters

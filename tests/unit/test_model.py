@@ -9,6 +9,7 @@ from forecast.core.errors import DataError, SpecError
 from forecast.model import build_model, prepare_data
 from forecast.predict import _log_rate
 from forecast.spec import load_spec, parse_spec
+from tests.model_values import values_at
 
 
 def test_model_has_named_dims(small_panel):
@@ -109,8 +110,7 @@ def _at_jittered_point(model, name: str | list[str], seed: int, sd: float):
     point = model.initial_point(random_seed=1)
     point = {k: v + rng.normal(0, sd, size=np.shape(v)) for k, v in point.items()}
     outs = model[name] if isinstance(name, str) else [model[n] for n in name]
-    fn = model.compile_fn(outs, inputs=model.value_vars, point_fn=True, on_unused_input="ignore")
-    return fn(point)
+    return values_at(model, outs, point)
 
 
 def test_regional_trends_sum_to_zero_over_regions_and_are_validated(small_panel):
