@@ -41,7 +41,8 @@ def test_keys_added_later_leave_saved_fits_hashes_alone():
     # the hashes fits saved before `dynamics`, `shock_exit_sigma`, `force_varying`,
     # `activity_factor`, `seasonality.flat`, proxies and `idiosyncratic` existed carry (commit
     # 3a7503a): those fits must still load. `realdata` is the stop-19 publication spec plus 92D's own
-    # force deviations; `realdata_knife` is `realdata` plus the knife proxy and a flat knife season
+    # force deviations; `realdata_knife` is `realdata` plus the knife proxies, a flat knife season and
+    # centred knife force effects
     assert load_spec("default").model_hash() == "a5928b59a15f5e5e"
     assert load_spec("realdata").model_hash() == "3941a28ab66122aa"
     data = load_spec("realdata").model_dump()
@@ -50,6 +51,7 @@ def test_keys_added_later_leave_saved_fits_hashes_alone():
     data = load_spec("realdata_knife").model_dump()
     data["observations"] = [o for o in data["observations"] if not o["proxy"]]
     data["seasonality"]["flat"] = []
+    data["force_effects"]["parameterisation"] = load_spec("realdata").force_effects.parameterisation
     data["name"], data["description"] = "realdata", load_spec("realdata").description
     assert ModelSpec.model_validate(data).model_hash() == "3941a28ab66122aa"
     spec = load_spec("default")
