@@ -346,7 +346,7 @@ class ModelSpec(_Strict):
             raise ValueError(
                 f"observations, seasonality.flat or trend.noise name {stray}, not in outcomes.names"
             )
-        if stray := [k for k in self.force_effects.dynamics if k not in self.outcomes.names]:
+        if stray := [k for k in self.force_effects.dynamics if k not in names]:
             raise ValueError(f"force_effects.dynamics names outcomes {stray} not in outcomes.names")
         if self.force_effects.dynamics and not self.force_effects.enabled:
             raise ValueError("force_effects.dynamics needs force_effects.enabled = true")

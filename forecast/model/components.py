@@ -176,21 +176,24 @@ def national_noise(
     sd = pm.HalfNormal("trend_noise_sigma", spec.noise_sigma, dims=NOISE_OUTCOME)
     z = pm.Normal("trend_noise_z", 0.0, 1.0, dims=(NOISE_OUTCOME, dims.PERIOD))
     rows = [outcomes.index(k) for k in names]
-    mask = np.ones((len(names), n_periods))
-    for s in shocks or []:
-        for j, k in enumerate(rows):
-            mask[j, s.t] = 0.0 if k in s.outcomes else mask[j, s.t]
+    mask = ~_shock_quarters(shocks or [], len(outcomes), n_periods)[rows]
     noise = pt.zeros((len(outcomes), n_periods))
     noise = pt.set_subtensor(noise[rows], z * sd[:, None] * mask)
     return pm.Deterministic("trend_noise", noise, dims=(dims.OUTCOME, dims.PERIOD))
 
 
-def _step_scale(shocks: list, n_outcomes: int, n_periods: int) -> np.ndarray:
-    """Per outcome and step (into quarter t = 1..n-1): 0 into a shock quarter (the trend holds),
-    sqrt(1 + quarters held) out of a shock window, 1 elsewhere."""
+def _shock_quarters(shocks: list, n_outcomes: int, n_periods: int) -> np.ndarray:
+    """(outcome, period) True where a national shock carries the outcome's quarter."""
     held = np.zeros((n_outcomes, n_periods), bool)
     for s in shocks:
         held[s.outcomes, s.t] = True
+    return held
+
+
+def _step_scale(shocks: list, n_outcomes: int, n_periods: int) -> np.ndarray:
+    """Per outcome and step (into quarter t = 1..n-1): 0 into a shock quarter (the trend holds),
+    sqrt(1 + quarters held) out of a shock window, 1 elsewhere."""
+    held = _shock_quarters(shocks, n_outcomes, n_periods)
     scale = np.ones((n_outcomes, n_periods - 1))
     for k in range(n_outcomes):
         run = 0

@@ -41,9 +41,7 @@ from forecast.spec import IndicatorSpec, ModelSpec
 PANEL_PERIOD = "panel_period"  # dim of latent availability: every panel quarter
 BREAK_STEP = "recording_break"  # dim of the step effects (variable `break_step`)
 SHOCK = "shock_quarter"  # dim of national shock effects (variable `shock`)
-NOISE_OUTCOME = (
-    "noise_outcome"  # outcomes with national quarter noise (variable `trend_noise_sigma`)
-)
+NOISE_OUTCOME = "noise_outcome"  # outcomes with national quarter noise (`trend_noise_sigma`)
 
 
 @dataclass(frozen=True)
