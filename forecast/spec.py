@@ -260,9 +260,10 @@ class BreaksSpec(_Strict):
     file: str | None = Field(None, description="a register CSV; default: the panel's own register")
     sigma: float = Field(0.3, gt=0, description="Normal prior sd of a step on the log rate")
     shock_sigma: float = Field(0.5, gt=0, description="Normal prior sd of a shock quarter's effect")
-    shock_exit_sigma: float = Field(
-        0.0, ge=0, description="sd of a level shift in the trend's step out of a shock window"
-    )
+    shock_exit_sigma: float = Field(0.0, ge=0, description="sd of a level shift after a shock")
+    # outcomes national shocks apply to (None: all the register names). A shock holds the trend, so
+    # one quarter after it sets the level: right for robbery's deep fall, not homicide's small dip
+    shock_outcomes: list[str] | None = None
 
 
 class LikelihoodSpec(_Strict):
@@ -307,7 +308,7 @@ ADDED_LATER = [  # (section, key) added after fits were saved
     *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
     ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"), ("trend", "noise"),
     ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
-    ("trend", "noise_sigma")]  # fmt: skip
+    ("trend", "noise_sigma"), ("breaks", "shock_outcomes")]  # fmt: skip
 OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma", "by_region")
 
 
@@ -336,18 +337,16 @@ class ModelSpec(_Strict):
             raise ValueError(
                 f"schema_version {self.schema_version} is not supported (use {SCHEMA_VERSION})"
             )
-        missing = [k for k in self.outcomes.names if k not in self.intercept.rate_per_100k]
-        if missing:
+        if missing := [k for k in self.outcomes.names if k not in self.intercept.rate_per_100k]:
             raise ValueError(f"intercept.rate_per_100k has no prior rate for {missing}")
         names = self.outcomes.names
-        stray = [o.outcome for o in self.observations if o.outcome not in names]
-        stray += [k for k in self.seasonality.flat + self.trend.noise if k not in names]
-        if stray:
+        listed = [o.outcome for o in self.observations] + self.seasonality.flat + self.trend.noise
+        listed += self.force_effects.dynamics + (self.breaks.shock_outcomes or [])
+        if stray := [k for k in listed if k not in names]:
             raise ValueError(
-                f"observations, seasonality.flat or trend.noise name {stray}, not in outcomes.names"
+                f"observations, seasonality.flat, trend.noise, force_effects.dynamics or "
+                f"breaks.shock_outcomes name {stray}, not in outcomes.names"
             )
-        if stray := [k for k in self.force_effects.dynamics if k not in names]:
-            raise ValueError(f"force_effects.dynamics names outcomes {stray} not in outcomes.names")
         if self.force_effects.dynamics and not self.force_effects.enabled:
             raise ValueError("force_effects.dynamics needs force_effects.enabled = true")
         return self

@@ -61,13 +61,15 @@ def break_register(panel: xr.Dataset, spec: ModelSpec) -> pd.DataFrame:
 
 def read_breaks(panel, spec, forces, outcomes, periods, notes):
     """Steps for force-specific recording breaks; cells to mask for 'missing' rows; national shock
-    quarters for all-force 'shock' rows."""
+    quarters for all-force 'shock' rows (for the spec's `shock_outcomes` only, when it names them)."""
     table = break_register(panel, spec)
     steps, masked = [], []
     shocks: dict[int, set[int]] = {}
     for b in table.itertuples(index=False):
         if b.force == "all" and b.kind == "shock":
+            only = spec.breaks.shock_outcomes  # None: every outcome the row names
             ks = [outcomes.index(k) for k in outcomes if b.series in ("all", k)]
+            ks = [j for j in ks if only is None or outcomes[j] in only]
             if not b.end:
                 notes.append(f"shock {b.series} from {b.start}: no end; left to trend")
                 continue

@@ -47,11 +47,11 @@ def mixed():
         ("[availability]\nlag = 2\nmax_lag = 1", "max_lag (1) must be >= lag (2)"),
         (
             '[outcomes]\nnames = ["robbery"]\n[[observations]]\nvariable = "x"\noutcome = "knife"',
-            "observations, seasonality.flat or trend.noise name ['knife'], not in outcomes.names",
+            "breaks.shock_outcomes name ['knife'], not in outcomes.names",
         ),
         (
             '[outcomes]\nnames = ["robbery"]\n[seasonality]\nflat = ["knife"]',
-            "observations, seasonality.flat or trend.noise name ['knife'], not in outcomes.names",
+            "breaks.shock_outcomes name ['knife'], not in outcomes.names",
         ),
         (
             '[[availability.indicators]]\nvariable = "a"\n[[availability.indicators]]\nvariable = "a"',

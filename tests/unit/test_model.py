@@ -151,6 +151,28 @@ def test_national_shocks_get_one_effect_per_quarter_and_outcome(small_panel, tmp
     assert np.all(steps[:, t["2014Q4"] - 1] != 0)  # the step out of the window moves
 
 
+def test_shock_outcomes_keep_the_register_shocks_to_the_named_outcomes(small_panel, tmp_path):
+    """`[breaks] shock_outcomes` drops national shocks for the outcomes it leaves out (homicide's
+    trend then walks through the lockdown quarters); a name outside outcomes.names is refused."""
+    register = tmp_path / "breaks.csv"
+    register.write_text(SHOCKS)
+    text = f"[breaks]\nfile = '{register}'\nshock_outcomes = ['robbery', 'knife']\n"
+    model, data = build_model(small_panel, parse_spec(text))
+    assert [(s.label, s.outcomes) for s in data.shocks] == [
+        ("2014Q2", [1, 2]),
+        ("2014Q3", [1, 2]),
+        ("2015Q1", [1]),
+    ]
+    trend = _at_jittered_point(model, "trend", seed=5, sd=0.5)
+    t = {str(p): i for i, p in enumerate(data.periods)}
+    assert trend[0, t["2014Q2"]] != pytest.approx(trend[0, t["2014Q1"]])  # homicide walks
+    assert trend[1, t["2014Q2"]] == pytest.approx(trend[1, t["2014Q1"]])  # robbery holds
+    data = build_model(small_panel, parse_spec(text.replace("'robbery', 'knife'", "")))[1]
+    assert data.shocks == []
+    with pytest.raises(SpecError, match=r"breaks.shock_outcomes name \['homicde'\], not in"):
+        parse_spec("[breaks]\nshock_outcomes = ['homicde']\n")
+
+
 def test_trend_step_scale_spans_shock_windows():
     from forecast.model.breaks import Shock
     from forecast.model.components import _step_scale

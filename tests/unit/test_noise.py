@@ -26,7 +26,9 @@ def _with_noise(spec: ModelSpec, outcomes: list[str], **extra) -> ModelSpec:
 
 def test_noise_must_name_modelled_outcomes_and_stays_out_of_old_hashes():
     text = load_spec("default").to_toml().replace("noise = []", 'noise = ["homicde"]')
-    with pytest.raises(SpecError, match=r"trend.noise name \['homicde'\], not in outcomes.names"):
+    with pytest.raises(
+        SpecError, match=r"shock_outcomes name \['homicde'\], not in outcomes.names"
+    ):
         parse_spec(text)
     spec = load_spec("default")
     assert _with_noise(spec, []).model_hash() == spec.model_hash() == "a5928b59a15f5e5e"
