@@ -65,11 +65,11 @@ def read_breaks(panel, spec, forces, outcomes, periods, notes):
     table = break_register(panel, spec)
     steps, masked = [], []
     shocks: dict[int, set[int]] = {}
+    only = spec.breaks.shock_outcomes
+    shocked = outcomes if only is None else only  # None: every outcome the row names
     for b in table.itertuples(index=False):
         if b.force == "all" and b.kind == "shock":
-            only = spec.breaks.shock_outcomes  # None: every outcome the row names
-            ks = [outcomes.index(k) for k in outcomes if b.series in ("all", k)]
-            ks = [j for j in ks if only is None or outcomes[j] in only]
+            ks = [j for j, k in enumerate(outcomes) if b.series in ("all", k) and k in shocked]
             if not b.end:
                 notes.append(f"shock {b.series} from {b.start}: no end; left to trend")
                 continue
