@@ -13,6 +13,7 @@ import pymc as pm
 import xarray as xr
 
 from forecast.core import dims
+from forecast.core.areas import top_level_name
 from forecast.model import build_model
 from forecast.spec import ModelSpec
 
@@ -101,6 +102,35 @@ def posterior_predictive_table(pred: xr.Dataset) -> pd.DataFrame:
                 "p_spread": float((t_rep[1] >= t_obs[1]).mean()),
                 "p_zeros": float((t_rep[2] >= t_obs[2]).mean()),
                 "zeros_observed": float(t_obs[2]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def history_coverage(pred: xr.Dataset, prob: float = 0.9) -> pd.DataFrame:
+    """Per outcome, the panel's top level (England and Wales when all forces are there): how many
+    observed history quarters fall inside the central `prob` interval of the replicated totals, so a
+    reader can see that the fitted history follows the published series. Quarters with any force
+    missing are not observed at that level (knife, published only as financial-year sums, has none)."""
+    at = np.flatnonzero(pred[dims.HORIZON].values == 0)
+    hist = pred[[dims.COUNT, "observed"]].isel({dims.PERIOD: at})
+    total = hist[dims.COUNT].sum(dims.FORCE)
+    observed = hist["observed"].sum(dims.FORCE, skipna=False)
+    periods = [str(p) for p in hist.indexes[dims.PERIOD]]
+    rows = []
+    for name in hist[dims.OUTCOME].values:
+        obs = observed.sel({dims.OUTCOME: name}).values
+        rep = total.sel({dims.OUTCOME: name}).transpose(..., dims.PERIOD).values
+        lo, hi = np.quantile(rep.reshape(-1, obs.size), [(1 - prob) / 2, (1 + prob) / 2], axis=0)
+        seen, inside = np.isfinite(obs), (obs >= lo) & (obs <= hi)
+        rows.append(
+            {
+                "area": top_level_name(pred),
+                "outcome": str(name),
+                "quarters": int(seen.sum()),
+                "covered": int((seen & inside).sum()),
+                "coverage": float(inside[seen].mean()) if seen.any() else np.nan,
+                "missed": ", ".join(p for p, m in zip(periods, seen & ~inside, strict=True) if m),
             }
         )
     return pd.DataFrame(rows)

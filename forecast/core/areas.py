@@ -46,7 +46,7 @@ def to_areas(ds: xr.Dataset, strict: Iterable[str] = ()) -> xr.Dataset:
         codes.append("")
     complete = ds.sizes[dims.FORCE] == len(register)
     parts.append(_sum(base, strict).expand_dims({dims.AREA: ["total"]}))
-    names.append(NATIONAL if complete else PANEL_TOTAL)
+    names.append(top_level_name(ds))
     levels.append("national")
     codes.append(NATIONAL_CODE if complete else "")
     out = xr.concat([p.drop_vars(dims.AREA, errors="ignore") for p in parts], dim=dims.AREA)
@@ -55,6 +55,11 @@ def to_areas(ds: xr.Dataset, strict: Iterable[str] = ()) -> xr.Dataset:
     )
     out.attrs = dict(ds.attrs)
     return out
+
+
+def top_level_name(ds: xr.Dataset) -> str:
+    """'England and Wales' when `ds` holds all 43 forces, else the panel's total."""
+    return NATIONAL if ds.sizes[dims.FORCE] == len(force_register()) else PANEL_TOTAL
 
 
 def _sum(ds: xr.Dataset, strict: list[str]) -> xr.Dataset:

@@ -44,6 +44,7 @@ class Contents:
     events: pd.DataFrame
     effects: pd.DataFrame
     measurement: pd.DataFrame
+    history: pd.DataFrame  # fitted 90% coverage of the observed national history (checks.py)
     scores: pd.DataFrame | None
     weights: pd.DataFrame
     fractions: pd.DataFrame
@@ -142,7 +143,9 @@ def draw_figures(figs: Path, c: Contents) -> dict[str, Path]:
     with plots.watermark(c.warning):
         top = table.loc[table["area_level"] == "national", "area"].iloc[0]
         w = observed_windows(c)
-        fig_paths = {"national": plots.fan_chart(table, top, figs / "fan_national.png", windows=w)}
+        notes = history_notes(c.history, w)
+        national = plots.fan_chart(table, top, figs / "fan_national.png", windows=w, notes=notes)
+        fig_paths = {"national": national}
         for area in pd.unique(table.loc[table["area_level"] != "national", "area"]):
             path = figs / f"fan_{slug(area)}.png"
             fig_paths[area] = plots.fan_chart(table, area, path, windows=w)
@@ -159,6 +162,23 @@ def draw_figures(figs: Path, c: Contents) -> dict[str, Path]:
             dhi, "region", figs / "availability_regions.png", quantity="availability"
         )
     return fig_paths
+
+
+def history_notes(history: pd.DataFrame, windows: pd.DataFrame | None) -> dict[str, str]:
+    """Per outcome, a line for the national fan chart: the share of observed quarters inside the
+    fitted 90% band, or, for an outcome seen only as window sums, that its draws add up to them."""
+    out, summed = {}, set() if windows is None else set(windows["outcome"])
+    for r in history.itertuples(index=False):
+        if r.quarters:
+            out[r.outcome] = (
+                f"fitted 90% band covers {r.covered} of {r.quarters} observed quarters "
+                f"({r.coverage:.0%})"
+            )
+        elif r.outcome in summed:
+            out[r.outcome] = (
+                "published only as yearly totals by force: quarterly draws add up to each one"
+            )
+    return out
 
 
 def summarise(c: Contents) -> dict:
@@ -187,6 +207,10 @@ def summarise(c: Contents) -> dict:
         "attributable": c.harm.attributable[c.harm.attributable["by"] == "total"].to_dict(
             "records"
         ),
+        "history_coverage_90": {
+            r["outcome"]: {k: r[k] for k in ("quarters", "covered", "coverage")}
+            for r in c.history[c.history["quarters"] > 0].to_dict("records")
+        },
         "availability_effect_per_sd": effects.set_index("outcome")[["mean", "q5", "q95"]].to_dict(
             orient="index"
         )

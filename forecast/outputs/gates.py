@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
-from forecast.checks import posterior_predictive_table
+from forecast.checks import history_coverage, posterior_predictive_table
 from forecast.core import dims
 from forecast.diagnostics import convergence_checks, diagnostics_table, summarise_diagnostics
 from forecast.ingest.validate import check_panel
@@ -33,6 +33,13 @@ def check_gates(
             rows.append(
                 (f"PPC {key}: {r.outcome}", p, f"in [{g.ppc_min_p}, {1 - g.ppc_min_p}]", ok, "")
             )
+    history = history_coverage(pred)
+    for r in history[history["quarters"] > 0].itertuples(index=False):
+        rows.append(
+            (f"history 90% coverage, {r.area}: {r.outcome}", r.coverage,
+             f">= {g.min_history_coverage_90}", r.coverage >= g.min_history_coverage_90,
+             f"{r.covered} of {r.quarters} quarters" + (f"; outside: {r.missed}" if r.missed else ""))
+        )  # fmt: skip
     flags = check_panel(panel)
     series = set(spec.outcomes.names) | {o.variable for o in spec.observations}
     recent = [str(p) for p in panel.indexes[dims.PERIOD][-g.recent_quarters :]]
@@ -50,4 +57,4 @@ def check_gates(
          f"<= {g.max_recent_data_flags}", len(bad) <= g.max_recent_data_flags, detail)
     )  # fmt: skip
     table = pd.DataFrame(rows, columns=["check", "value", "threshold", "passed", "detail"])
-    return table, {"diagnostics": s, "ppc": ppc, "flags": flags}
+    return table, {"diagnostics": s, "ppc": ppc, "flags": flags, "history": history}

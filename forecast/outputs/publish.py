@@ -122,6 +122,7 @@ def publish(
         events=applied_events(panel),
         effects=effects_table(tree),
         measurement=measurement_table(tree),
+        history=extra["history"],
         scores=backtest_scores(backtest),
         weights=w,
         fractions=fr,

@@ -25,10 +25,12 @@ def fan_chart(
     quantity: str = "rate_per_100k",
     overwrite: bool = False,
     windows: pd.DataFrame | None = None,
+    notes: dict[str, str] | None = None,
 ) -> Path:
     """One panel per outcome for `area`: median, 50/80/95% bands, observed values, forecast shaded;
     an outcome published only as window sums (`windows`, from :func:`forecast.core.areas.window_rates`)
-    shows each window's quarterly average as a bar across its quarters."""
+    shows each window's quarterly average as a bar across its quarters. `notes` (outcome -> text)
+    go under each panel's title (say, how many observed quarters the fitted 90% band covers)."""
     rows = table[(table["area"] == area) & (table["quantity"] == quantity)]
     if rows.empty:
         raise ValueError(f"no rows for area {area!r} and quantity {quantity!r}")
@@ -42,7 +44,8 @@ def fan_chart(
         ax.plot(x, r["observed"], "o", ms=2.5, color="black", label="observed")
         if windows is not None and quantity == "rate_per_100k":
             _window_bars(ax, windows[(windows["area"] == area) & (windows["outcome"] == outcome)])
-        ax.set_title(f"{area}: {outcome}", loc="left", fontsize=10)
+        note = (notes or {}).get(outcome)
+        ax.set_title(f"{area}: {outcome}" + (f"\n{note}" if note else ""), loc="left", fontsize=10)
         ax.set_ylabel(str(r["unit"].iloc[0]).replace(" population", "\npopulation"), fontsize=8)
     axes[0].legend(ncol=5, fontsize=7, loc="upper left")
     fig.tight_layout()

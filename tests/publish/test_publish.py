@@ -10,9 +10,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from forecast.ingest.panel import save_panel
+from forecast.outputs.bundle import history_notes
 from forecast.outputs.publish import PublishRefused, publish
 
 TINY = {"draws": 40, "tune": 40, "chains": 2}
@@ -151,3 +154,27 @@ def test_report_renders_in_a_headless_browser_with_its_charts(marked, tmp_path):
     pixels = list(image.resize((320, 1000)).get_flattened_data())
     coloured = sum(1 for r, g, b in pixels if max(r, g, b) - min(r, g, b) > 60)
     assert coloured > 5000, coloured
+
+
+def test_history_coverage_is_in_the_summary_the_checks_and_the_national_chart(marked):
+    out, _ = marked
+    history = json.loads((out / "summary.json").read_text())["history_coverage_90"]
+    checks = pd.read_csv(out / "checks.csv").set_index("check")
+    assert set(history) == {"homicide", "robbery", "knife"}  # every outcome seen quarterly here
+    for outcome, h in history.items():
+        row = checks.loc[f"history 90% coverage, All forces in panel: {outcome}"]
+        assert row["value"] == pytest.approx(h["coverage"]) == h["covered"] / h["quarters"]
+        assert row["detail"].startswith(f"{h['covered']} of {h['quarters']} quarters")
+
+
+def test_history_notes_say_what_the_band_covers_or_that_an_outcome_is_annual():
+    history = pd.DataFrame(
+        {"outcome": ["robbery", "knife", "homicide"], "quarters": [40, 0, 0],
+         "covered": [37, 0, 0], "coverage": [0.925, np.nan, np.nan]}
+    )  # fmt: skip
+    windows = pd.DataFrame({"outcome": ["knife"]})
+    assert history_notes(history, windows) == {
+        "robbery": "fitted 90% band covers 37 of 40 observed quarters (92%)",
+        "knife": "published only as yearly totals by force: quarterly draws add up to each one",
+    }
+    assert history_notes(history, None) == {"robbery": history_notes(history, windows)["robbery"]}
