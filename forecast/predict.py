@@ -20,6 +20,7 @@ from forecast.core.areas import NATIONAL, PANEL_TOTAL, to_areas  # noqa: F401 (r
 from forecast.core.errors import ForecastError
 from forecast.fit import fit_panel, fit_spec
 from forecast.model.availability import group_of
+from forecast.model.breaks import shock_terms
 from forecast.model.conditioning import condition_on_windows
 from forecast.model.data import (
     BREAK_STEP,
@@ -141,9 +142,11 @@ def _log_rate(
     a_path: np.ndarray,
     quarter: np.ndarray,
     trend: np.ndarray | None,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """log mu per (sample, force, period, outcome) at modelled-time indices `t_model` (history is
-    0..n-1, the future continues), the same formula as the PyMC model."""
+    0..n-1, the future continues), the same formula as the PyMC model; `rng` draws the forecast
+    quarters' shocks when the data end inside one (`shock_terms`)."""
     eta = log_offset[None, :, :, None] + _draws(post, "intercept", dims.OUTCOME)[:, None, None, :]
     if spec.force_effects.enabled:
         u = _draws(post, "force_effect", dims.OUTCOME, dims.FORCE)
@@ -173,7 +176,7 @@ def _log_rate(
         eta = eta + gamma[:, None, None, :] * held[None, :, :, None]
     if data.shocks:
         delta = _draws(post, "shock", SHOCK, dims.OUTCOME)
-        eta = eta + shock_terms(delta, data.shocks, t_model, len(data.periods))[:, None]
+        eta = eta + shock_terms(delta, data.shocks, t_model, len(data.periods), rng)[:, None]
     if data.steps:
         delta = _draws(post, BREAK_STEP_VAR, BREAK_STEP)
         n_hist = len(data.periods)
@@ -183,23 +186,6 @@ def _log_rate(
             for k in step.outcomes:
                 eta[:, step.force, active, k] += delta[:, i, None]
     return eta
-
-
-def shock_terms(delta: np.ndarray, shocks: list, t_model: np.ndarray, n_hist: int) -> np.ndarray:
-    """(sample, period, outcome) national shock effects at modelled-time indices `t_model`.
-
-    Each shock applies in its own quarter. When the data end inside a shock (the last modelled
-    quarter is one, as a forecast made during a lockdown would be), that quarter's shock persists over
-    the forecast quarters: nothing in the data says when it ends, and dropping it would forecast an
-    immediate return to the pre-shock level.
-    """
-    out = np.zeros((delta.shape[0], t_model.size, delta.shape[2]))
-    future = t_model >= n_hist
-    for i, shock in enumerate(shocks):
-        at = (t_model == shock.t) | (future & (shock.t == n_hist - 1))
-        for k in shock.outcomes:
-            out[:, at, k] += delta[:, i, k, None]
-    return out
 
 
 def _sample_counts(post: xr.Dataset, spec: ModelSpec, eta: np.ndarray, rng) -> np.ndarray:
@@ -256,6 +242,7 @@ class Projection:
     trend: np.ndarray | None  # (sample, outcome, period), or (sample, outcome, force, period)
     availability: np.ndarray  # (sample, force, lead quarters + period)
     national: np.ndarray | None = None  # (sample, lead quarters + period): left out of the link
+    shock_seed: int = 0  # the forecast quarters' shock draws: the same for every log_rate call
 
     @property
     def horizon(self) -> int:
@@ -268,8 +255,9 @@ class Projection:
         if self.national is not None:  # the fit's link holds A without its national component
             a_path = a_path - self.national[:, None, :]
         t = np.arange(len(self.periods))
+        rng = np.random.default_rng(self.shock_seed)
         return _log_rate(
-            self.post, self.spec, self.data, t, self.log_offset, a_path, quarter, self.trend
+            self.post, self.spec, self.data, t, self.log_offset, a_path, quarter, self.trend, rng
         )
 
     def period_slice(self, start: pd.Period, end: pd.Period | None = None) -> np.ndarray:
@@ -316,7 +304,10 @@ def project(tree: xr.DataTree, horizon: int, rng: np.random.Generator) -> Projec
     future = data.log_offset[:, -1:] + growth[:, None] * np.arange(1, horizon + 1)[None, :]
     periods = pd.period_range(data.periods[0], periods=n_hist + horizon, freq="Q")
     log_offset = np.concatenate([data.log_offset, future], axis=1)
-    return Projection(tree, post, spec, data, periods, n_hist, log_offset, trend, a_path, national)
+    seed = int(rng.integers(2**32))
+    return Projection(
+        tree, post, spec, data, periods, n_hist, log_offset, trend, a_path, national, seed
+    )
 
 
 def predict(tree: xr.DataTree, horizon: int = 4, seed: int | None = None) -> xr.Dataset:

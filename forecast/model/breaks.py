@@ -1,5 +1,6 @@
 """The break register applied to a panel: force recording-break steps, masked cells ('missing' rows)
-and national shock quarters (all-force 'shock' rows), in modelled-quarter indices."""
+and national shock quarters (all-force 'shock' rows), in modelled-quarter indices, and the shocks'
+terms of a forecast."""
 
 from __future__ import annotations
 
@@ -105,3 +106,46 @@ def read_breaks(panel, spec, forces, outcomes, periods, notes):
             steps.append(Step(f"{b.force}: {b.series} {start}-{end}", f, ks, active))
     national = [Shock(str(periods[t]), t, sorted(ks)) for t, ks in sorted(shocks.items()) if ks]
     return steps, masked, national
+
+
+def shock_terms(
+    delta: np.ndarray,
+    shocks: list,
+    t_model: np.ndarray,
+    n_hist: int,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """(sample, period, outcome) national shock effects at modelled-time indices `t_model`.
+
+    Each shock applies in its own quarter. When the data end inside a shock (the last modelled
+    quarter is one, as a forecast made during a lockdown would be), the shock goes on over the
+    forecast quarters: nothing in the data says when it ends, and dropping it would forecast an
+    immediate return to the pre-shock level. Nor does anything say how deep the coming quarters of
+    the window will be, so each forecast quarter of each draw takes the effect of one quarter of the
+    window so far, drawn uniformly (`rng`; with a one-quarter window, that quarter's effect): the
+    last quarter alone would carry a milder or deeper lockdown quarter forward as if certain.
+    """
+    out = np.zeros((delta.shape[0], t_model.size, delta.shape[2]))
+    for i, shock in enumerate(shocks):
+        for k in shock.outcomes:
+            out[:, t_model == shock.t, k] += delta[:, i, k, None]
+    future = np.flatnonzero(t_model >= n_hist)
+    for k in range(delta.shape[2]):
+        run = ongoing_shocks(shocks, k, n_hist)
+        if run and future.size:
+            rng = rng if rng is not None else np.random.default_rng(0)
+            pick = rng.integers(len(run), size=(delta.shape[0], future.size))
+            past = delta[:, run, k]  # (sample, quarter of the window so far)
+            out[:, future, k] = np.take_along_axis(past, pick, axis=1)
+    return out
+
+
+def ongoing_shocks(shocks: list, k: int, n_hist: int) -> list[int]:
+    """Indices (into `shocks`) of outcome `k`'s shock quarters in the unbroken run that ends at the
+    last modelled quarter; empty when the data do not end inside a shock."""
+    at = {s.t: i for i, s in enumerate(shocks) if k in s.outcomes}
+    run, t = [], n_hist - 1
+    while t in at:
+        run.append(at[t])
+        t -= 1
+    return run[::-1]

@@ -129,8 +129,7 @@ def test_regional_trend_walks_on_with_steps_summing_to_zero_over_regions():
 
 
 def test_a_shock_still_on_at_the_last_quarter_persists_into_the_forecast():
-    from forecast.model.breaks import Shock
-    from forecast.predict import shock_terms
+    from forecast.model.breaks import Shock, shock_terms
 
     delta = np.array([[[-0.1, -0.3], [-0.2, -0.4]]])  # (sample, shock, outcome)
     t = np.arange(7)  # quarters 0..4 observed, 5 and 6 forecast
@@ -138,10 +137,33 @@ def test_a_shock_still_on_at_the_last_quarter_persists_into_the_forecast():
     out = shock_terms(delta, ended, t, n_hist=5)[0]
     np.testing.assert_allclose(out[:, 0], [0, -0.1, 0, 0, 0, 0, 0])  # history only
     np.testing.assert_allclose(out[:, 1], [0, -0.3, -0.4, 0, 0, 0, 0])
-    ongoing = [Shock("q3", 3, [0, 1]), Shock("q4", 4, [1])]  # the data end inside the shock
+    ongoing = [Shock("q3", 3, [0]), Shock("q4", 4, [1])]  # the data end inside the shock
     out = shock_terms(delta, ongoing, t, n_hist=5)[0]
     np.testing.assert_allclose(out[:, 0], [0, 0, 0, -0.1, 0, 0, 0])  # outcome 0's shock ended at 3
-    np.testing.assert_allclose(out[:, 1], [0, 0, 0, -0.3, -0.4, -0.4, -0.4])  # last one persists
+    np.testing.assert_allclose(out[:, 1], [0, 0, 0, 0, -0.4, -0.4, -0.4])  # a one-quarter window
+
+
+def test_forecast_quarters_inside_a_shock_draw_from_the_window_so_far():
+    """Data ending in the third quarter of a lockdown: each forecast quarter of each draw takes one
+    of the three fitted quarters' effects (not always the last), uniformly, the same on every call
+    with the same generator; a quarter before a gap in the window is not part of it."""
+    from forecast.model.breaks import Shock, ongoing_shocks, shock_terms
+
+    n_s = 4000
+    window = [Shock("q0", 0, [0]), Shock("q2", 2, [0]), Shock("q3", 3, [0]), Shock("q4", 4, [0])]
+    effects = np.array([-0.9, -0.6, -0.2, -0.3])  # q0's is outside the run that ends at q4
+    delta = np.broadcast_to(effects[None, :, None], (n_s, 4, 1))
+    assert ongoing_shocks(window, 0, n_hist=5) == [1, 2, 3]  # q1 is missing: q0 is not in the run
+    t = np.arange(8)  # 0..4 observed, 5..7 forecast
+    out = shock_terms(delta, window, t, n_hist=5, rng=np.random.default_rng(1))[:, :, 0]
+    np.testing.assert_allclose(out[:, :5], np.broadcast_to([-0.9, 0, -0.6, -0.2, -0.3], (n_s, 5)))
+    future = out[:, 5:]
+    assert set(np.unique(future)) == {-0.6, -0.2, -0.3}
+    for value in (-0.6, -0.2, -0.3):
+        assert abs((future == value).mean() - 1 / 3) < 0.02
+    assert (future[:, 0] != future[:, 1]).mean() > 0.6  # drawn per quarter, not once per draw
+    again = shock_terms(delta, window, t, n_hist=5, rng=np.random.default_rng(1))[:, :, 0]
+    np.testing.assert_array_equal(out, again)
 
 
 def test_yearly_knot_force_paths_are_forecast_with_their_quarterly_persistence():
