@@ -41,11 +41,14 @@ def test_keys_added_later_leave_saved_fits_hashes_alone():
     # the hashes fits saved before `dynamics`, `shock_exit_sigma`, `force_varying`,
     # `activity_factor`, `seasonality.flat`, proxies and `idiosyncratic` existed carry (commit
     # 3a7503a): those fits must still load. `realdata` is the stop-19 publication spec plus 92D's own
-    # force deviations and no lockdown shock for homicide; `realdata_knife` is `realdata` plus the knife
+    # force deviations, no lockdown shock for homicide and robbery's force dynamics; `realdata_knife`
+    # is the stop-29 `realdata` (no robbery dynamics) plus the knife
     # proxies, a flat knife season and centred knife force effects
     assert load_spec("default").model_hash() == "a5928b59a15f5e5e"
-    assert load_spec("realdata").model_hash() == "21aa316649dc2d3c"
+    assert load_spec("realdata").model_hash() == "aa2e3cd8f67554d6"
     data = load_spec("realdata").model_dump()
+    data["force_effects"]["dynamics"] = []  # without robbery's force dynamics: the stop-29 spec
+    assert ModelSpec.model_validate(data).model_hash() == "21aa316649dc2d3c"
     data["breaks"]["shock_outcomes"] = None  # homicide's lockdown shock back: the stop-25 spec
     assert ModelSpec.model_validate(data).model_hash() == "3941a28ab66122aa"
     data["availability"]["idiosyncratic"] = []
