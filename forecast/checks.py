@@ -74,7 +74,7 @@ def posterior_predictive_table(pred: xr.Dataset) -> pd.DataFrame:
     """Per outcome, from the history (horizon 0) of `forecast.predict.predict`: share of observed cells inside
     their 90% predictive interval, and Bayesian p-values P(T_rep >= T_obs) for the total count, the
     sd of log(1 + count) over cells (spread) and the share of zero cells."""
-    hist = pred.where(pred[dims.HORIZON] == 0, drop=True)
+    hist = _history(pred)
     rows = []
     for name in hist[dims.OUTCOME].values:
         obs = hist["observed"].sel({dims.OUTCOME: name}).values.ravel()
@@ -107,16 +107,22 @@ def posterior_predictive_table(pred: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _history(pred: xr.Dataset) -> xr.Dataset:
+    """The replicated counts and observed values of a prediction's history quarters (horizon 0)."""
+    at = np.flatnonzero(pred[dims.HORIZON].values == 0)
+    return pred[[dims.COUNT, "observed"]].isel({dims.PERIOD: at})
+
+
 def history_coverage(pred: xr.Dataset, prob: float = 0.9) -> pd.DataFrame:
     """Per outcome, the panel's top level (England and Wales when all forces are there): how many
     observed history quarters fall inside the central `prob` interval of the replicated totals, so a
     reader can see that the fitted history follows the published series. Quarters with any force
     missing are not observed at that level (knife, published only as financial-year sums, has none)."""
-    at = np.flatnonzero(pred[dims.HORIZON].values == 0)
-    hist = pred[[dims.COUNT, "observed"]].isel({dims.PERIOD: at})
+    hist = _history(pred)
     total = hist[dims.COUNT].sum(dims.FORCE)
     observed = hist["observed"].sum(dims.FORCE, skipna=False)
     periods = [str(p) for p in hist.indexes[dims.PERIOD]]
+    area = top_level_name(pred)
     rows = []
     for name in hist[dims.OUTCOME].values:
         obs = observed.sel({dims.OUTCOME: name}).values
@@ -125,7 +131,7 @@ def history_coverage(pred: xr.Dataset, prob: float = 0.9) -> pd.DataFrame:
         seen, inside = np.isfinite(obs), (obs >= lo) & (obs <= hi)
         rows.append(
             {
-                "area": top_level_name(pred),
+                "area": area,
                 "outcome": str(name),
                 "quarters": int(seen.sum()),
                 "covered": int((seen & inside).sum()),

@@ -130,10 +130,10 @@ def shock_terms(
         for k in shock.outcomes:
             out[:, t_model == shock.t, k] += delta[:, i, k, None]
     future = np.flatnonzero(t_model >= n_hist)
+    rng = rng if rng is not None else np.random.default_rng(0)
     for k in range(delta.shape[2]):
         run = ongoing_shocks(shocks, k, n_hist)
         if run and future.size:
-            rng = rng if rng is not None else np.random.default_rng(0)
             pick = rng.integers(len(run), size=(delta.shape[0], future.size))
             past = delta[:, run, k]  # (sample, quarter of the window so far)
             out[:, future, k] = np.take_along_axis(past, pick, axis=1)
