@@ -175,8 +175,14 @@ def _log_rate(
         held = x[:, np.minimum(t_model, x.shape[1] - 1)]  # held at the last value in forecasts
         eta = eta + gamma[:, None, None, :] * held[None, :, :, None]
     if data.shocks:
-        delta = _draws(post, "shock", SHOCK, dims.OUTCOME)
-        eta = eta + shock_terms(delta, data.shocks, t_model, len(data.periods), rng)[:, None]
+        delta = _draws(post, "shock", SHOCK, dims.OUTCOME)[..., None]  # (sample, shock, outcome, 1)
+        if (
+            "shock_regional" in post
+        ):  # regions' deviations, per force: (sample, shock, outcome, force)
+            reg = _draws(post, "shock_regional", SHOCK, dims.OUTCOME, dims.GOR)
+            delta = delta + reg[..., data.region_of]
+        terms = shock_terms(delta, data.shocks, t_model, len(data.periods), rng)
+        eta = eta + terms.transpose(0, 3, 1, 2)
     if data.steps:
         delta = _draws(post, BREAK_STEP_VAR, BREAK_STEP)
         n_hist = len(data.periods)

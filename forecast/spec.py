@@ -1,9 +1,7 @@
 """Model specifications: TOML files in ``models/`` parsed into frozen, validated objects.
 
 Unknown keys and bad values raise :class:`SpecError` naming the file and the key, before any
-compilation or sampling. Sampler settings live in their own ``[sampler]`` table; a CLI flag beats
-the spec, the spec beats the defaults here.
-"""
+compilation or sampling. A CLI flag beats the spec's ``[sampler]``, which beats the defaults here."""
 
 from __future__ import annotations
 
@@ -251,18 +249,21 @@ class BreaksSpec(_Strict):
 
     Force-specific rows of kind `recording` or `undercount` get a step effect on the log rate over
     [start, end]; rows of kind `missing` mask those cells; all-force rows of kind `shock` with an end
-    (COVID-19 lockdowns) get a national effect per quarter and outcome, so a temporary fall does not
-    inflate the trend's step sd; other all-force rows are left to the national trend (a common step
-    is not separable from it). The register is the panel's own (ingest attaches `data/breaks.csv`;
-    the simulator its simulated breaks) unless `file` names another."""
+    (COVID-19 lockdowns) get a national effect per quarter and outcome (and regional deviations
+    from it when `shock_regional_sigma` > 0), so a temporary fall does not inflate the trend's step
+    sd; other all-force rows are left to the national trend. The register is the panel's own
+    (`data/breaks.csv` or the simulator's breaks) unless `file` names another."""
 
     enabled: bool = True
     file: str | None = Field(None, description="a register CSV; default: the panel's own register")
     sigma: float = Field(0.3, gt=0, description="Normal prior sd of a step on the log rate")
     shock_sigma: float = Field(0.5, gt=0, description="Normal prior sd of a shock quarter's effect")
     shock_exit_sigma: float = Field(0.0, ge=0, description="sd of a level shift after a shock")
-    # outcomes national shocks apply to (None: all the register names). A shock holds the trend, so
-    # one quarter after it sets the level: right for robbery's deep fall, not homicide's small dip
+    shock_regional_sigma: float = Field(
+        0.0, ge=0, description="HalfNormal scale: regions' shock sd"
+    )
+    # outcomes shocks apply to (None: all the register names). A shock holds the trend, so the quarter
+    # after it sets the level: right for robbery's deep fall, not homicide's small dip
     shock_outcomes: list[str] | None = None
 
 
@@ -309,7 +310,7 @@ ADDED_LATER = [  # (section, key) added after fits were saved
     *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
     ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"), ("trend", "noise"),
     ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
-    ("trend", "noise_sigma"), ("breaks", "shock_outcomes")]  # fmt: skip
+    ("trend", "noise_sigma"), *(("breaks", k) for k in ("shock_outcomes", "shock_regional_sigma"))]  # fmt: skip
 OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma", "by_region")
 
 

@@ -115,7 +115,8 @@ def shock_terms(
     n_hist: int,
     rng: np.random.Generator | None = None,
 ) -> np.ndarray:
-    """(sample, period, outcome) national shock effects at modelled-time indices `t_model`.
+    """(sample, period, outcome, ...) shock effects at modelled-time indices `t_model`, from
+    `delta` (sample, shock, outcome, ...): trailing dims (forces, with regional shocks) ride along.
 
     Each shock applies in its own quarter. When the data end inside a shock (the last modelled
     quarter is one, as a forecast made during a lockdown would be), the shock goes on over the
@@ -125,7 +126,8 @@ def shock_terms(
     window so far, drawn uniformly (`rng`; with a one-quarter window, that quarter's effect): the
     last quarter alone would carry a milder or deeper lockdown quarter forward as if certain.
     """
-    out = np.zeros((delta.shape[0], t_model.size, delta.shape[2]))
+    out = np.zeros((delta.shape[0], t_model.size, *delta.shape[2:]))
+    rest = (1,) * (delta.ndim - 3)
     for i, shock in enumerate(shocks):
         for k in shock.outcomes:
             out[:, t_model == shock.t, k] += delta[:, i, k, None]
@@ -136,7 +138,7 @@ def shock_terms(
         if run and future.size:
             pick = rng.integers(len(run), size=(delta.shape[0], future.size))
             past = delta[:, run, k]  # (sample, quarter of the window so far)
-            out[:, future, k] = np.take_along_axis(past, pick, axis=1)
+            out[:, future, k] = np.take_along_axis(past, pick.reshape(*pick.shape, *rest), axis=1)
     return out
 
 

@@ -64,7 +64,7 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
         covariates = c.covariate_terms(spec.covariates, data)
         if covariates is not None:
             eta = eta + covariates
-        shocks = c.shock_effects(data, spec.breaks.shock_sigma)
+        shocks = c.shock_effects(data, spec.breaks.shock_sigma, spec.breaks.shock_regional_sigma)
         if shocks is not None:
             eta = eta + shocks
         steps = c.break_steps(data, spec.breaks.sigma)

@@ -46,11 +46,15 @@ SHOCKS = (
 )
 
 
-@pytest.mark.parametrize("spec_name", ["default", "minimal", "rich", "regional", "shocks"])
+@pytest.mark.parametrize(
+    "spec_name", ["default", "minimal", "rich", "regional", "shocks", "regional_shocks"]
+)
 def test_numpy_log_rate_matches_the_model_likelihood(small_panel, spec_name, tmp_path):
     register = tmp_path / "breaks.csv"
     register.write_text(SHOCKS)
-    texts = {"rich": RICH, "regional": REGIONAL, "shocks": f"[breaks]\nfile = '{register}'\n"}
+    shocks = f"[breaks]\nfile = '{register}'\n"
+    texts = {"rich": RICH, "regional": REGIONAL, "shocks": shocks}
+    texts["regional_shocks"] = shocks + "shock_regional_sigma = 0.3\n"
     spec = parse_spec(texts[spec_name]) if spec_name in texts else load_spec(spec_name)
     model, data = build_model(small_panel, spec)
     point = model.initial_point(random_seed=3)
@@ -149,6 +153,27 @@ def test_national_shocks_get_one_effect_per_quarter_and_outcome(small_panel, tmp
     assert trend[1, t["2015Q1"]] == pytest.approx(trend[1, t["2014Q4"]])  # robbery only
     assert trend[0, t["2015Q1"]] != pytest.approx(trend[0, t["2014Q4"]])
     assert np.all(steps[:, t["2014Q4"] - 1] != 0)  # the step out of the window moves
+
+
+def test_regional_shocks_deviate_from_the_national_effect_and_sum_to_zero(small_panel, tmp_path):
+    """`shock_regional_sigma` gives each region its own deviation in each shock quarter, summing to
+    zero over regions, so the national effect stays the regions' mean; off (0), there is none."""
+    register = tmp_path / "breaks.csv"
+    register.write_text(SHOCKS)
+    text = f"[breaks]\nfile = '{register}'\nshock_regional_sigma = 0.3\n"
+    model, data = build_model(small_panel, parse_spec(text))
+    assert len(data.regions) > 1
+    assert model.named_vars_to_dims["shock_regional"] == ("shock_quarter", "outcome", "gor")
+    z, sd, dev = _at_jittered_point(
+        model, ["shock_regional_z", "shock_regional_sigma", "shock_regional"], seed=7, sd=0.5
+    )
+    np.testing.assert_allclose(dev.sum(axis=2), 0.0, atol=1e-12)
+    np.testing.assert_allclose(dev, z * sd[None, :, None])
+    assert np.abs(dev).max() > 1e-3
+    model, _ = build_model(small_panel, parse_spec(text.replace("0.3", "0.0")))
+    assert "shock_regional" not in model.named_vars
+    national = parse_spec(f"[breaks]\nfile = '{register}'\n").model_hash()
+    assert parse_spec(text.replace("0.3", "0.0")).model_hash() == national  # saved fits still load
 
 
 def test_shock_outcomes_keep_the_register_shocks_to_the_named_outcomes(small_panel, tmp_path):

@@ -166,6 +166,28 @@ def test_forecast_quarters_inside_a_shock_draw_from_the_window_so_far():
     np.testing.assert_array_equal(out, again)
 
 
+def test_regional_shock_effects_ride_along_and_share_the_drawn_quarter():
+    """With regional shocks each force's effect (national + its region's) is applied in the shock
+    quarters; in forecasts made inside the window every force of a draw takes the same quarter."""
+    from forecast.model.breaks import Shock, shock_terms
+
+    national = np.array([-0.5, -0.2])[None, :, None, None]  # (sample, shock, outcome, 1)
+    regional = np.array([[0.1, -0.1, 0.0], [-0.05, 0.05, 0.0]])  # (shock, force)
+    delta = np.broadcast_to(national + regional[None, :, None, :], (500, 2, 1, 3))
+    window = [Shock("q3", 3, [0]), Shock("q4", 4, [0])]
+    out = shock_terms(delta, window, np.arange(8), n_hist=5, rng=np.random.default_rng(2))
+    assert out.shape == (500, 8, 1, 3)
+    np.testing.assert_allclose(out[0, 3, 0], [-0.4, -0.6, -0.5])
+    np.testing.assert_allclose(out[0, 4, 0], [-0.25, -0.15, -0.2])
+    future = out[:, 5:, 0, :]
+    first = np.isclose(future[..., 2], -0.5)  # force 2 tells which quarter was drawn
+    np.testing.assert_allclose(future[first], np.broadcast_to([-0.4, -0.6, -0.5], (first.sum(), 3)))
+    np.testing.assert_allclose(
+        future[~first], np.broadcast_to([-0.25, -0.15, -0.2], ((~first).sum(), 3))
+    )
+    assert 0.4 < first.mean() < 0.6
+
+
 def test_yearly_knot_force_paths_are_forecast_with_their_quarterly_persistence():
     """A fit with `force_step = 4` records the force component's quarterly rho and sigma; forecasts
     continue the force paths with those (not the per-knot ones): over many draws the lag-1
