@@ -20,13 +20,14 @@ LEVELS = ("force", "region", "national")
 
 
 def combined_scores(folders: list[Path]) -> pd.DataFrame:
-    """Every folder's scores, each model once (the first folder that has it)."""
+    """Every folder's scores, each model and origin once (from the first folder that has it), so a
+    backtest resumed in another folder for its remaining origins joins the first."""
     frames, seen = [], set()
     for folder in folders:
         scores = load_scores(folder)
-        new = sorted(set(scores["model"]) - seen)
-        frames.append(scores[scores["model"].isin(new)])
-        seen.update(new)
+        pairs = pd.MultiIndex.from_frame(scores[["model", "origin"]].astype(str))
+        frames.append(scores[~pairs.isin(list(seen))])
+        seen.update(pairs.unique())
     out = pd.concat(frames, ignore_index=True)
     per_model = out.groupby("model")["origin"].unique()
     common = set.intersection(*(set(o) for o in per_model))
