@@ -41,12 +41,15 @@ def test_keys_added_later_leave_saved_fits_hashes_alone():
     # the hashes fits saved before `dynamics`, `shock_exit_sigma`, `force_varying`,
     # `activity_factor`, `seasonality.flat`, proxies and `idiosyncratic` existed carry (commit
     # 3a7503a): those fits must still load. `realdata` is the stop-19 publication spec plus 92D's own
-    # force deviations, no lockdown shock for homicide and robbery's force dynamics; `realdata_knife`
-    # is the stop-29 `realdata` (no robbery dynamics) plus the knife
+    # force deviations, no lockdown shock for homicide, robbery's force dynamics and centred knife
+    # force effects; `realdata_knife` is the stop-29 `realdata` (no robbery dynamics) plus the knife
     # proxies, a flat knife season and centred knife force effects
     assert load_spec("default").model_hash() == "a5928b59a15f5e5e"
-    assert load_spec("realdata").model_hash() == "aa2e3cd8f67554d6"
+    assert load_spec("realdata").model_hash() == "95b886fb62b9b208"
     data = load_spec("realdata").model_dump()
+    non_centred = {"homicide": "centred", "robbery": "centred", "knife": "non_centred"}
+    data["force_effects"]["parameterisation"] = non_centred  # the spec of the 2026-12 backtest
+    assert ModelSpec.model_validate(data).model_hash() == "aa2e3cd8f67554d6"
     data["force_effects"]["dynamics"] = []  # without robbery's force dynamics: the stop-29 spec
     assert ModelSpec.model_validate(data).model_hash() == "21aa316649dc2d3c"
     data["breaks"]["shock_outcomes"] = None  # homicide's lockdown shock back: the stop-25 spec
@@ -56,7 +59,7 @@ def test_keys_added_later_leave_saved_fits_hashes_alone():
     data = load_spec("realdata_knife").model_dump()
     data["observations"] = [o for o in data["observations"] if not o["proxy"]]
     data["seasonality"]["flat"] = []
-    data["force_effects"]["parameterisation"] = load_spec("realdata").force_effects.parameterisation
+    data["force_effects"]["parameterisation"] = non_centred
     data["name"], data["description"] = "realdata", load_spec("realdata").description
     assert ModelSpec.model_validate(data).model_hash() == "21aa316649dc2d3c"
     spec = load_spec("default")
