@@ -259,9 +259,7 @@ class BreaksSpec(_Strict):
     sigma: float = Field(0.3, gt=0, description="Normal prior sd of a step on the log rate")
     shock_sigma: float = Field(0.5, gt=0, description="Normal prior sd of a shock quarter's effect")
     shock_exit_sigma: float = Field(0.0, ge=0, description="sd of a level shift after a shock")
-    shock_regional_sigma: float = Field(
-        0.0, ge=0, description="HalfNormal scale: regions' shock sd"
-    )
+    shock_regional_sigma: float = Field(0.0, ge=0, description="HalfNormal scale, regional shocks")
     # outcomes shocks apply to (None: all the register names). A shock holds the trend, so the quarter
     # after it sets the level: right for robbery's deep fall, not homicide's small dip
     shock_outcomes: list[str] | None = None
