@@ -19,12 +19,15 @@ from forecast.evaluate.backtest import load_scores, origin_gates, relative_crps,
 LEVELS = ("force", "region", "national")
 
 
-def combined_scores(folders: list[Path]) -> pd.DataFrame:
-    """Every folder's scores, each model and origin once (from the first folder that has it), so a
-    backtest resumed in another folder for its remaining origins joins the first."""
+def combined_scores(folders: list[Path], models: list[str] | None = None) -> pd.DataFrame:
+    """Every folder's scores (of `models`, default all), each model and origin once (from the first
+    folder that has it), so a backtest resumed in another folder for its remaining origins joins
+    the first."""
     frames, seen = [], set()
     for folder in folders:
         scores = load_scores(folder)
+        if models:
+            scores = scores[scores["model"].isin(models)]
         pairs = pd.MultiIndex.from_frame(scores[["model", "origin"]].astype(str))
         frames.append(scores[~pairs.isin(list(seen))])
         seen.update(pairs.unique())
@@ -59,8 +62,9 @@ def origin_bias(scores: pd.DataFrame, outcome: str = "robbery") -> pd.DataFrame:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+", type=Path)
+    p.add_argument("--models", help="comma-separated models to keep (default: all)")
     a = p.parse_args()
-    scores = combined_scores(a.folders)
+    scores = combined_scores(a.folders, a.models.split(",") if a.models else None)
     origins = sorted(scores["origin"].unique())
     print(
         f"origins: {len(origins)} ({origins[0]}-{origins[-1]}); models: {sorted(scores['model'].unique())}"
