@@ -178,7 +178,7 @@ def _log_rate(
         delta = _draws(post, "shock", SHOCK, dims.OUTCOME)[..., None]  # (sample, shock, outcome, 1)
         if (
             "shock_regional" in post
-        ):  # regions' deviations, per force: (sample, shock, outcome, force)
+        ):  # regions' deviations per force: (sample, shock, outcome, force)
             reg = _draws(post, "shock_regional", SHOCK, dims.OUTCOME, dims.GOR)
             delta = delta + reg[..., data.region_of]
         terms = shock_terms(delta, data.shocks, t_model, len(data.periods), rng)
