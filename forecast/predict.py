@@ -176,9 +176,8 @@ def _log_rate(
         eta = eta + gamma[:, None, None, :] * held[None, :, :, None]
     if data.shocks:
         delta = _draws(post, "shock", SHOCK, dims.OUTCOME)[..., None]  # (sample, shock, outcome, 1)
-        if (
-            "shock_regional" in post
-        ):  # regions' deviations per force: (sample, shock, outcome, force)
+        # regions' deviations, per force: (sample, shock, outcome, force)
+        if "shock_regional" in post:
             reg = _draws(post, "shock_regional", SHOCK, dims.OUTCOME, dims.GOR)
             delta = delta + reg[..., data.region_of]
         terms = shock_terms(delta, data.shocks, t_model, len(data.periods), rng)
