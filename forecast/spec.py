@@ -84,6 +84,7 @@ class SeasonalitySpec(_Strict):
     enabled: bool = True
     sigma: float = Field(0.2, gt=0)
     flat: list[str] = []
+    with_trend: bool = Field(False, description="centred trend steps carry the season's change")
 
 
 class TrendSpec(_Strict):
@@ -299,16 +300,15 @@ class GatesSpec(_Strict):
     ppc_min_p: float = Field(0.01, ge=0, lt=0.5, description="Bayesian p-values inside [p, 1 - p]")
     min_history_coverage_90: float = Field(0.0, ge=0, le=1)  # national quarters in fitted 90% band
     recent_quarters: int = Field(4, ge=1, description="window of the data gate (latest quarters)")
-    max_recent_data_flags: int = Field(
-        0, ge=0, description="halvings or doublings allowed in modelled outcomes' latest quarters"
-    )
+    max_recent_data_flags: int = Field(0, ge=0, description="halvings or doublings allowed lately")
 
 
 ADDED_LATER = [  # (section, key) added after fits were saved
     *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
     ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"), ("trend", "noise"),
     ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
-    ("trend", "noise_sigma"), *(("breaks", k) for k in ("shock_outcomes", "shock_regional_sigma"))]  # fmt: skip
+    ("trend", "noise_sigma"), *(("breaks", k) for k in ("shock_outcomes", "shock_regional_sigma")),
+    ("seasonality", "with_trend")]  # fmt: skip
 OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma", "by_region")
 
 

@@ -41,20 +41,18 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
             c.index_dynamics(data)
         if spec.availability.kind != "none":
             eta = eta + c.availability_term(spec.availability, a_link, data, unit=a_full)
+        change = None
         if spec.seasonality.enabled:
             season = c.seasonality(spec.seasonality, data.outcomes)
             eta = eta + season[:, data.quarter].T[None, :, :]
+            if spec.seasonality.with_trend:  # the season's change into each modelled quarter
+                change = season[:, data.quarter[1:]] - season[:, data.quarter[:-1]]
         if spec.trend.kind == "random_walk":
-            eta = (
-                eta
-                + c.trend(
-                    spec.trend,
-                    data.outcomes,
-                    len(data.periods),
-                    data.shocks,
-                    spec.breaks.shock_exit_sigma,
-                ).T[None, :, :]
+            exit_sigma = spec.breaks.shock_exit_sigma
+            trend = c.trend(
+                spec.trend, data.outcomes, len(data.periods), data.shocks, exit_sigma, change
             )
+            eta = eta + trend.T[None, :, :]
             if spec.trend.noise:
                 noise = c.national_noise(spec.trend, data.outcomes, len(data.periods), data.shocks)
                 eta = eta + noise.T[None, :, :]

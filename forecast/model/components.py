@@ -123,6 +123,7 @@ def trend(
     n_periods: int,
     shocks: list | None = None,
     exit_sigma: float = 0.0,
+    season_change: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
     """National random-walk trend per outcome, centred to mean 0 over the modelled quarters.
 
@@ -134,6 +135,9 @@ def trend(
     walk is a random walk over the other quarters and shock and trend do not trade off. `exit_sigma`
     adds a level shift to that step (sd sqrt(sigma^2 quarters + exit_sigma^2)): the level after a
     shock need not be where the walk would have drifted (robbery stayed lower after 2020).
+    `season_change` (outcome, period_step), the season's change into each quarter: a centred step's
+    variable is the step plus that change (unit Jacobian, the same model), so the likelihood sees
+    their sum, not season and trend apart (a ridge that mixed slowly for robbery, README).
     """
     n_outcomes = len(outcomes)
     if spec.sigma_prior == "gamma":
@@ -151,14 +155,17 @@ def trend(
         sd_nc = sd_nc * pt.sqrt(1.0 + (exit_sd / safe) ** 2)
     prior_sd = pt.where(centred[:, None], sd_c, 1.0)
     times = pt.where(centred[:, None], (scale > 0).astype(float), sd_nc)
-    if centred.all() and (scale == 1).all():
+    if centred.all() and (scale == 1).all() and season_change is None:
         steps = pm.Normal("trend_step", 0.0, sigma[:, None], dims=step_dims)
     elif not centred.any():
         z = pm.Normal("trend_step_z", 0.0, 1.0, dims=step_dims)
         steps = pm.Deterministic("trend_step", z * times, dims=step_dims)
     else:
-        raw = pm.Normal("trend_step_raw", 0.0, prior_sd, dims=step_dims)
-        steps = pm.Deterministic("trend_step", raw * times, dims=step_dims)
+        shift = 0.0
+        if season_change is not None:  # moving centred steps: the variable carries the change
+            shift = season_change * (centred[:, None] & (scale > 0))
+        raw = pm.Normal("trend_step_raw", shift, prior_sd, dims=step_dims)
+        steps = pm.Deterministic("trend_step", (raw - shift) * times, dims=step_dims)
     path = pt.concatenate([pt.zeros((n_outcomes, 1)), pt.cumsum(steps, axis=1)], axis=1)
     path = path - path.mean(axis=1, keepdims=True)
     return pm.Deterministic("trend", path, dims=(dims.OUTCOME, dims.PERIOD))

@@ -41,12 +41,15 @@ def test_keys_added_later_leave_saved_fits_hashes_alone():
     # the hashes fits saved before `dynamics`, `shock_exit_sigma`, `force_varying`,
     # `activity_factor`, `seasonality.flat`, proxies and `idiosyncratic` existed carry (commit
     # 3a7503a): those fits must still load. `realdata` is the stop-19 publication spec plus 92D's own
-    # force deviations, no lockdown shock for homicide, robbery's force dynamics and centred knife
-    # force effects; `realdata_knife` is the stop-29 `realdata` (no robbery dynamics) plus the knife
-    # proxies, a flat knife season and centred knife force effects
+    # force deviations, no lockdown shock for homicide, robbery's force dynamics, centred knife
+    # force effects and the season's change in robbery's trend steps; `realdata_knife` is the
+    # stop-29 `realdata` (no robbery dynamics) plus the knife proxies, a flat knife season and
+    # centred knife force effects
     assert load_spec("default").model_hash() == "a5928b59a15f5e5e"
-    assert load_spec("realdata").model_hash() == "95b886fb62b9b208"
+    assert load_spec("realdata").model_hash() == "36d257c99fd6a9b2"
     data = load_spec("realdata").model_dump()
+    data["seasonality"]["with_trend"] = False  # the fit of stop 31 (the same model)
+    assert ModelSpec.model_validate(data).model_hash() == "95b886fb62b9b208"
     non_centred = {"homicide": "centred", "robbery": "centred", "knife": "non_centred"}
     data["force_effects"]["parameterisation"] = non_centred  # the spec of the 2026-12 backtest
     assert ModelSpec.model_validate(data).model_hash() == "aa2e3cd8f67554d6"

@@ -279,3 +279,45 @@ def test_force_varying_overdispersion_is_pooled_per_outcome_and_used_by_forecast
     draws = _sample_counts(post, spec, eta, np.random.default_rng(0))
     cv = draws.std(axis=2) / draws.mean(axis=2)  # (sample, force, outcome)
     assert (cv[0, 0] > 1.0).all() and (cv[0, 1:] < 0.2).all()
+
+
+def test_season_with_trend_is_the_same_model_with_the_season_change_in_the_step_variable(
+    small_panel, tmp_path
+):
+    """`[seasonality] with_trend`: a centred outcome's raw step variable is its step plus the
+    season's change into that quarter (where the trend moves), so both specs give the same trend and
+    the same log density at matching points; non-centred outcomes and held steps are untouched."""
+    from forecast.model.components import _step_scale
+
+    register = tmp_path / "breaks.csv"
+    register.write_text(SHOCKS)
+    text = (
+        f"[breaks]\nfile = '{register}'\n" + '[trend]\nparameterisation = { robbery = "centred" }\n'
+    )
+    plain, joint = parse_spec(text), parse_spec(text + "[seasonality]\nwith_trend = true\n")
+    assert plain.model_hash() == parse_spec(text + "[seasonality]\n").model_hash()
+    assert joint.model_hash() != plain.model_hash()
+    model_p, data = build_model(small_panel, plain)
+    model_j, _ = build_model(small_panel, joint)
+    rng = np.random.default_rng(4)
+    point = model_p.initial_point(random_seed=1)
+    point = {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in point.items()}
+    season = values_at(model_p, model_p["season"], point)
+    change = season[:, data.quarter[1:]] - season[:, data.quarter[:-1]]
+    scale = _step_scale(data.shocks, len(data.outcomes), len(data.periods))
+    moving = (np.array(data.outcomes) == "robbery")[:, None] & (scale > 0)
+    assert moving.any() and (~moving[data.outcomes.index("robbery")]).any()  # held steps too
+    point_j = dict(point, trend_step_raw=point["trend_step_raw"] + change * moving)
+    np.testing.assert_allclose(
+        values_at(model_j, model_j["trend"], point_j), values_at(model_p, model_p["trend"], point)
+    )
+    logp_p = model_p.compile_logp()(point)
+    assert float(model_j.compile_logp()(point_j)) == pytest.approx(float(logp_p), rel=1e-10)
+    # unshifted values give robbery another trend; non-centred homicide's is untouched
+    other, trend_p = (
+        values_at(model_j, model_j["trend"], point),
+        values_at(model_p, model_p["trend"], point),
+    )
+    k, h = data.outcomes.index("robbery"), data.outcomes.index("homicide")
+    assert not np.allclose(other[k], trend_p[k])
+    np.testing.assert_allclose(other[h], trend_p[h])
