@@ -300,7 +300,7 @@ class GatesSpec(_Strict):
     ppc_min_p: float = Field(0.01, ge=0, lt=0.5, description="Bayesian p-values inside [p, 1 - p]")
     min_history_coverage_90: float = Field(0.0, ge=0, le=1)  # national quarters in fitted 90% band
     recent_quarters: int = Field(4, ge=1, description="window of the data gate (latest quarters)")
-    max_recent_data_flags: int = Field(0, ge=0, description="halvings or doublings allowed lately")
+    max_recent_data_flags: int = Field(0, ge=0, description="halvings or doublings in them")
 
 
 ADDED_LATER = [  # (section, key) added after fits were saved
