@@ -14,7 +14,9 @@ pattern, and the drift (a national random walk with small steps) a slow change i
 more stop and search. What is left is the outcome's own movement by force and quarter, which the
 proxy carries after the outcome's series end; the drift's step sd is the price of that assumption.
 A proxy never makes an outcome "seen" (its force levels are confounded with the force ratio), and
-it is never forecast: it only informs the outcome's history.
+it is never forecast: it only informs the outcome's history. Its ratios sum to zero over the areas
+with data only (dim ``proxy_area__<name>``): an area without data (Wales for 10D) would be a
+prior-only ratio tied to the level, a ridge that slowed the real fit (level bulk ESS 427).
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ class ProxyData:
 
     name: str
     outcome: int
-    y: np.ndarray  # (force or region, period) counts, NaN where missing
-    members: np.ndarray | None  # (region, force) 0/1 for a region-level proxy, else None
+    y: np.ndarray  # (area, period) counts, NaN where missing; every area has some
+    members: np.ndarray | None  # (area, force) 0/1 for a region-level proxy, else None
+    areas: tuple[str, ...]  # each row's force or region
+    force_of: np.ndarray  # each row's force index (a force-level proxy; empty for regions)
     level_guess: float  # log of the proxy's rate relative to the outcome's prior rate
     drift_sigma: float
 
@@ -53,14 +57,16 @@ def proxy_data(
     if geo is None:
         raise SpecError(f"proxy variable {obs.variable!r} must have dims (force or gor, period)")
     y = da.transpose(geo, dims.PERIOD).values.astype(float)[:, n_pre:]
-    members = None
+    members, areas = None, np.asarray(da[geo].values, str)
     if geo == dims.FORCE and obs.by_region:  # a region's quarter needs every member force's count
         region_of = panel[dims.REGION].values
-        members = region_members(np.unique(np.asarray(region_of, str)), region_of)
+        areas = np.unique(np.asarray(region_of, str))
+        members = region_members(areas, region_of)
         y = np.where(members @ ~np.isfinite(y) > 0, np.nan, members @ np.nan_to_num(y))
     elif geo == dims.GOR:
-        members = region_members(da[geo].values, panel[dims.REGION].values)
-        y, members = y[members.any(axis=1)], members[members.any(axis=1)]
+        members = region_members(areas, panel[dims.REGION].values)
+        keep = members.any(axis=1)
+        y, members, areas = y[keep], members[keep], areas[keep]
     if members is not None:
         log_pop = np.log(members @ np.exp(log_pop))
     seen = np.isfinite(y)
@@ -70,24 +76,38 @@ def proxy_data(
         raise DataError(f"proxy variable {obs.variable!r} has negative or fractional counts")
     rate = y[seen].sum() / np.exp(log_pop[seen]).sum()
     guess = float(np.log(max(rate, 1e-3) / outcome_rate))
-    return ProxyData(obs.variable, k, y, members, guess, obs.drift_sigma)
+    force_of = np.arange(len(y)) if members is None else np.zeros(0, int)
+    p = ProxyData(obs.variable, k, y, members, tuple(areas), force_of, guess, obs.drift_sigma)
+    return _with_data(p, seen.any(axis=1))
+
+
+def _with_data(p: ProxyData, keep: np.ndarray) -> ProxyData:
+    """The proxy's rows where `keep` holds."""
+    return replace(
+        p,
+        y=p.y[keep],
+        members=None if p.members is None else p.members[keep],
+        areas=tuple(np.asarray(p.areas)[keep]),
+        force_of=p.force_of[keep] if p.members is None else p.force_of,
+    )
 
 
 def proxy_likelihood(p: ProxyData, eta: pt.TensorVariable, quarter: np.ndarray) -> None:
     """The proxy's counts as negative binomials around the outcome's rate times its ratio."""
     f_i, t_i = np.nonzero(np.isfinite(p.y))
-    n_g, n_t = p.y.shape
+    n_t = p.y.shape[1]
+    area = f"proxy_area__{p.name}"
+    pm.modelcontext(None).add_coord(area, list(p.areas))
     level = pm.Normal(f"proxy_level__{p.name}", p.level_guess, 1.0)
     force_sd = pm.HalfNormal(f"proxy_force_sd__{p.name}", 1.0)
-    where = {"dims": dims.FORCE} if p.members is None else {"shape": n_g}
-    force = pm.ZeroSumNormal(f"proxy_force__{p.name}", sigma=force_sd, **where)
+    force = pm.ZeroSumNormal(f"proxy_force__{p.name}", sigma=force_sd, dims=area)
     season = pm.ZeroSumNormal(f"proxy_season__{p.name}", sigma=0.2, dims=dims.QUARTER)
     step_sd = pm.Gamma(f"proxy_drift_sigma__{p.name}", alpha=2.0, beta=2.0 / p.drift_sigma)
     z = pm.Normal(f"proxy_drift_z__{p.name}", 0.0, 1.0, shape=n_t - 1)
     walk = pt.concatenate([pt.zeros(1), pt.cumsum(z * step_sd)])
     drift = pm.Deterministic(f"proxy_drift__{p.name}", walk - walk.mean(), dims=dims.PERIOD)
     if p.members is None:
-        outcome = eta[f_i, t_i, p.outcome]
+        outcome = eta[p.force_of[f_i], t_i, p.outcome]
     else:  # the region's summed rate
         outcome = pt.log(pt.dot(pt.as_tensor(p.members), pt.exp(eta[:, :, p.outcome])))[f_i, t_i]
     log_mu = outcome + level + force[f_i] + season[quarter[t_i]] + drift[t_i]
@@ -97,16 +117,18 @@ def proxy_likelihood(p: ProxyData, eta: pt.TensorVariable, quarter: np.ndarray) 
 
 
 def on_seen(p: ProxyData, seen: np.ndarray, notes: list[str]) -> ProxyData:
-    """Leave out the proxy's cells in forces (or regions with a force) that the outcome never
-    observes: there the proxy's ratio and the outcome's level cannot be told apart, and the pair only
-    slows the sampler."""
-    rows = ~seen if p.members is None else (p.members[:, ~seen] > 0).any(axis=1)
-    if not rows.any():
+    """Leave out the proxy's areas (forces, or regions with a force) that the outcome never observes:
+    there the proxy's ratio and the outcome's level cannot be told apart, and the pair only slows
+    the sampler."""
+    seen_of = seen[p.force_of] if p.members is None else ~(p.members[:, ~seen] > 0).any(axis=1)
+    if seen_of.all():
         return p
-    y = p.y.copy()
-    y[rows] = np.nan
     notes.append(
-        f"{p.name}: {int(np.isfinite(p.y[rows]).sum())} values in areas the outcome is never "
+        f"{p.name}: {int(np.isfinite(p.y[~seen_of]).sum())} values in areas the outcome is never "
         "observed in are not used"
     )
-    return replace(p, y=y)
+    if not seen_of.any():
+        raise DataError(
+            f"proxy variable {p.name!r} has values only in areas its outcome never observes"
+        )
+    return _with_data(p, seen_of)

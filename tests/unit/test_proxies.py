@@ -57,9 +57,10 @@ def test_a_proxy_is_not_used_where_the_outcome_is_never_observed(panels):
     data = prepare_data(panel, parse_spec(KNIFE_FY + PROXY))
     kent = data.forces.index("Kent")
     assert not data.seen[2, kent]
-    y = data.proxies[0].y
-    assert np.isnan(y[kent]).all()
-    assert np.isfinite(np.delete(y, kent, axis=0)).all()
+    p = data.proxies[0]
+    assert p.areas == tuple(f for f in FORCES if f != "Kent")
+    np.testing.assert_array_equal(p.force_of, np.delete(np.arange(len(FORCES)), kent))
+    assert np.isfinite(p.y).all()
     assert (
         f"knife_proxy: {len(data.periods)} values in areas the outcome is never" in data.notes[-1]
     )
@@ -67,8 +68,31 @@ def test_a_proxy_is_not_used_where_the_outcome_is_never_observed(panels):
         _by_region(panel), parse_spec(KNIFE_FY + PROXY.replace("knife_proxy", "knife_region"))
     )
     p = regional.proxies[0]
-    south_east = p.members[:, kent] > 0
-    assert np.isnan(p.y[south_east]).all() and np.isfinite(p.y[~south_east]).all()
+    regions = set(map(str, panel["region"].values))
+    assert "South East" not in p.areas and set(p.areas) == regions - {"South East"}
+    assert (p.members[:, kent] == 0).all() and np.isfinite(p.y).all()
+
+
+def test_proxy_ratios_sum_to_zero_over_the_areas_with_data(panels):
+    """An area with no proxy data has no ratio: a prior-only one, tied to the level by the sum to
+    zero, was a ridge (the Welsh region of 10D held the real fit's level at bulk ESS 427)."""
+    panel = panels[0].copy()
+    panel["knife_proxy"] = panel["knife_proxy"].where(panel["force"] != "Essex")
+    model, data = build_model(panel, parse_spec(KNIFE_FY + PROXY))
+    areas = [f for f in FORCES if f != "Essex"]
+    assert data.proxies[0].areas == tuple(areas)
+    assert model.named_vars_to_dims["proxy_force__knife_proxy"] == ("proxy_area__knife_proxy",)
+    assert list(model.coords["proxy_area__knife_proxy"]) == areas
+    with model:
+        ratio = pm.draw(model["proxy_force__knife_proxy"], draws=5, random_seed=2)
+    assert ratio.shape == (5, len(areas))
+    np.testing.assert_allclose(ratio.sum(axis=1), 0.0, atol=1e-9)
+    logp = model.compile_logp(vars=[model["proxy__knife_proxy"]], sum=True)
+    point = model.initial_point()
+    moved = dict(point, intercept=point["intercept"].copy())
+    moved["intercept"][2] += 0.2  # knife's level up and the proxy's level down: the same rates
+    moved["proxy_level__knife_proxy"] = point["proxy_level__knife_proxy"] - 0.2
+    assert logp(moved) == pytest.approx(logp(point), abs=1e-6)
 
 
 def _by_region(panel):

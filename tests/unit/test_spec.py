@@ -66,7 +66,7 @@ def test_unknown_spec_name_lists_shipped_specs():
     with pytest.raises(
         SpecError,
         match=r"no such spec file; shipped specs are \['default', 'latent', 'latent_cocaine', "
-        r"'latent_crack_heroin', 'minimal', 'no_link', 'realdata', 'realdata_index', 'realdata_knife'\]",
+        r"'latent_crack_heroin', 'minimal', 'no_link', 'realdata', 'realdata_index'\]",
     ):
         load_spec("fancy")
 

@@ -52,7 +52,7 @@ def test_window_rates_are_published_totals_over_their_quarters():
 
 def test_the_report_says_what_is_annual():
     panel = mixed_frequency(_panel())
-    note = _windowed_note(load_spec("realdata"), panel)
+    note = _windowed_note(load_spec("latent"), panel)  # knife_fy, a free season and no proxy
     n = panel.sizes[dims.FORCE]
     last = panel["knife_fy"].dropna("period", how="all").indexes["period"][-1]
     assert f"<b>knife</b> is published only as financial-year sums ({n} of {n} forces; " in note
@@ -60,7 +60,7 @@ def test_the_report_says_what_is_annual():
     assert "after it the band rests on the model alone" in note
     assert "so the model gives it none" not in note
     assert _windowed_note(load_spec("default"), panel) == ""
-    note = _windowed_note(load_spec("realdata_knife"), panel)  # the panel has no 10D proxy
+    note = _windowed_note(load_spec("realdata"), panel)  # the panel has no 10D proxy
     assert "after it the band rests on the model alone" in note
     assert "so the model gives it none" in note  # knife's season is flat
     proxy = (
@@ -68,7 +68,7 @@ def test_the_report_says_what_is_annual():
         .sel({dims.OUTCOME: "robbery"}, drop=True)
         .isel({dims.PERIOD: slice(0, -2)})
     )
-    note = _windowed_note(load_spec("realdata_knife"), panel.assign(blade_possession=proxy))
+    note = _windowed_note(load_spec("realdata"), panel.assign(blade_possession=proxy))
     end = panel.indexes["period"][-3]
     assert f"the band rests on the quarterly proxy blade_possession (to {end}), whose ratio" in note
     assert note.count("<p>") == 1
