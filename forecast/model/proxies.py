@@ -42,7 +42,7 @@ class ProxyData:
     y: np.ndarray  # (area, period) counts, NaN where missing; every area has some
     members: np.ndarray | None  # (area, force) 0/1 for a region-level proxy, else None
     areas: tuple[str, ...]  # each row's force or region
-    force_of: np.ndarray  # each row's force index (a force-level proxy; empty for regions)
+    rows: np.ndarray  # each row's index among the source's rows (a force-level proxy: its force)
     level_guess: float  # log of the proxy's rate relative to the outcome's prior rate
     drift_sigma: float
 
@@ -76,8 +76,8 @@ def proxy_data(
         raise DataError(f"proxy variable {obs.variable!r} has negative or fractional counts")
     rate = y[seen].sum() / np.exp(log_pop[seen]).sum()
     guess = float(np.log(max(rate, 1e-3) / outcome_rate))
-    force_of = np.arange(len(y)) if members is None else np.zeros(0, int)
-    p = ProxyData(obs.variable, k, y, members, tuple(areas), force_of, guess, obs.drift_sigma)
+    rows = np.arange(len(y))
+    p = ProxyData(obs.variable, k, y, members, tuple(areas), rows, guess, obs.drift_sigma)
     return _with_data(p, seen.any(axis=1))
 
 
@@ -88,7 +88,7 @@ def _with_data(p: ProxyData, keep: np.ndarray) -> ProxyData:
         y=p.y[keep],
         members=None if p.members is None else p.members[keep],
         areas=tuple(np.asarray(p.areas)[keep]),
-        force_of=p.force_of[keep] if p.members is None else p.force_of,
+        rows=p.rows[keep],
     )
 
 
@@ -107,7 +107,7 @@ def proxy_likelihood(p: ProxyData, eta: pt.TensorVariable, quarter: np.ndarray) 
     walk = pt.concatenate([pt.zeros(1), pt.cumsum(z * step_sd)])
     drift = pm.Deterministic(f"proxy_drift__{p.name}", walk - walk.mean(), dims=dims.PERIOD)
     if p.members is None:
-        outcome = eta[p.force_of[f_i], t_i, p.outcome]
+        outcome = eta[p.rows[f_i], t_i, p.outcome]
     else:  # the region's summed rate
         outcome = pt.log(pt.dot(pt.as_tensor(p.members), pt.exp(eta[:, :, p.outcome])))[f_i, t_i]
     log_mu = outcome + level + force[f_i] + season[quarter[t_i]] + drift[t_i]
@@ -120,15 +120,15 @@ def on_seen(p: ProxyData, seen: np.ndarray, notes: list[str]) -> ProxyData:
     """Leave out the proxy's areas (forces, or regions with a force) that the outcome never observes:
     there the proxy's ratio and the outcome's level cannot be told apart, and the pair only slows
     the sampler."""
-    seen_of = seen[p.force_of] if p.members is None else ~(p.members[:, ~seen] > 0).any(axis=1)
+    seen_of = seen[p.rows] if p.members is None else ~(p.members[:, ~seen] > 0).any(axis=1)
     if seen_of.all():
         return p
-    notes.append(
-        f"{p.name}: {int(np.isfinite(p.y[~seen_of]).sum())} values in areas the outcome is never "
-        "observed in are not used"
-    )
     if not seen_of.any():
         raise DataError(
             f"proxy variable {p.name!r} has values only in areas its outcome never observes"
         )
+    notes.append(
+        f"{p.name}: {int(np.isfinite(p.y[~seen_of]).sum())} values in areas the outcome is never "
+        "observed in are not used"
+    )
     return _with_data(p, seen_of)

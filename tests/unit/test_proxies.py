@@ -59,7 +59,7 @@ def test_a_proxy_is_not_used_where_the_outcome_is_never_observed(panels):
     assert not data.seen[2, kent]
     p = data.proxies[0]
     assert p.areas == tuple(f for f in FORCES if f != "Kent")
-    np.testing.assert_array_equal(p.force_of, np.delete(np.arange(len(FORCES)), kent))
+    np.testing.assert_array_equal(p.rows, np.delete(np.arange(len(FORCES)), kent))
     assert np.isfinite(p.y).all()
     assert (
         f"knife_proxy: {len(data.periods)} values in areas the outcome is never" in data.notes[-1]
