@@ -18,10 +18,16 @@ from forecast.core.resources import shipped_dir
 from forecast.core.tomltext import parse_toml, to_toml
 
 SCHEMA_VERSION = 1
+_Param = Literal["centred", "non_centred"]
+_WalkParam = Literal["centred", "non_centred", "level"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _choice(p: str | dict[str, str], outcome: str, default: str) -> str:
+    return p.get(outcome, default) if isinstance(p, dict) else p
 
 
 class OutcomesSpec(_Strict):
@@ -62,9 +68,7 @@ class ForceEffectsSpec(_Strict):
     sigma: float = Field(0.5, gt=0, description="HalfNormal scale of each outcome's force sd")
     # one choice for every outcome, or per outcome: centred where counts pin each force down,
     # non-centred where some forces have little or no data (knife as financial-year sums)
-    parameterisation: (
-        Literal["centred", "non_centred"] | dict[str, Literal["centred", "non_centred"]]
-    ) = "centred"
+    parameterisation: _Param | dict[str, _Param] = "centred"
     correlated: bool = False  # LKJ-correlated across outcomes (non-centred)
     # outcomes with persistent force deviations (AR(1) on knots; forecast.model.dynamics, README)
     dynamics: list[str] = []
@@ -73,8 +77,7 @@ class ForceEffectsSpec(_Strict):
 
     def centred_for(self, outcome: str) -> bool:
         """Whether `outcome`'s force effects are centred."""
-        p = self.parameterisation
-        return (p.get(outcome, "centred") if isinstance(p, dict) else p) == "centred"
+        return _choice(self.parameterisation, outcome, "centred") == "centred"
 
 
 class SeasonalitySpec(_Strict):
@@ -96,15 +99,12 @@ class TrendSpec(_Strict):
     # "half_normal": HalfNormal(sigma); "gamma": Gamma(2, 2 / sigma), mean sigma, mode sigma / 2 and
     # zero-avoiding, so the sampler is not drawn into the funnel at sd = 0 (a national trend moves)
     sigma_prior: Literal["half_normal", "gamma"] = "half_normal"
-    # one choice for every outcome, or per outcome: centred suits outcomes whose counts pin the trend
-    # down (robbery, knife), non-centred the weakly informed ones (homicide)
-    parameterisation: (
-        Literal["centred", "non_centred"] | dict[str, Literal["centred", "non_centred"]]
-    ) = "non_centred"
-    # regional deviations from the national trend: random walks per region and outcome, summing to
-    # zero over regions, with their own step sd (Gamma(2, 2 / regional_sigma) prior). They follow
-    # drifts one region has and others do not (post-2020 robbery); kept slow by the prior so the
-    # regional availability component is still identified by its quarter-to-quarter movement.
+    # one choice for every outcome, or per outcome: centred (steps, or "level": each quarter's level
+    # as the variable) where counts pin the trend down (robbery), non-centred where not (homicide)
+    parameterisation: _WalkParam | dict[str, _WalkParam] = "non_centred"
+    # regional deviations from the national trend: random walks per region and outcome, zero-sum over
+    # regions, step sd Gamma(2, 2 / regional_sigma): drifts one region has (post-2020 robbery), kept
+    # slow so regional availability is still identified by its quarter-to-quarter movement.
     regional: bool = False
     regional_sigma: float = Field(0.02, gt=0, description="prior mean of the regional step sd")
     # outcomes with national quarter noise (iid, shared by all forces): swings are not trend steps
@@ -118,9 +118,12 @@ class TrendSpec(_Strict):
         return self
 
     def centred_for(self, outcome: str) -> bool:
-        """Whether `outcome`'s trend steps are centred."""
-        p = self.parameterisation
-        return (p.get(outcome, "non_centred") if isinstance(p, dict) else p) == "centred"
+        """Whether `outcome`'s trend steps are centred (as steps or as levels)."""
+        return _choice(self.parameterisation, outcome, "non_centred") in ("centred", "level")
+
+    def level_for(self, outcome: str) -> bool:
+        """Whether `outcome`'s trend takes its levels as the variables."""
+        return _choice(self.parameterisation, outcome, "non_centred") == "level"
 
 
 class IndicatorSpec(_Strict):
@@ -174,12 +177,9 @@ class AvailabilitySpec(_Strict):
     force_varying: bool = False
     force_sigma: float = Field(0.05, gt=0, description="HalfNormal scale of effects' force sd")
     regional: bool = True
-    # force AR(1) paths: "centred" (the path is the variable) or "non_centred" in scale only
-    parameterisation: Literal["centred", "non_centred"] = "centred"
-    # quarters between the knots of the force AR(1) paths (linear in between; README)
-    force_step: int = Field(1, ge=1, le=8)
-    # whether A's national component enters the outcomes' link (false: the national trend takes it)
-    national_in_link: bool = False
+    parameterisation: _Param = "centred"  # force AR(1) paths: the variable, or non-centred in scale
+    force_step: int = Field(1, ge=1, le=8)  # quarters between the force paths' knots (README)
+    national_in_link: bool = False  # A's national component in the link (false: the trend takes it)
     enforcement: tuple[EnforcementSpec, ...] = ()
     # indicators sharing a latent policing-activity factor (force AR(1) paths like A's), so their
     # common within-force movement need not pass for availability (forecast.model.availability)

@@ -8,6 +8,7 @@ import xarray as xr
 
 from forecast.model import availability as av
 from forecast.model import components as c
+from forecast.model import trend as tr
 from forecast.model.data import ModelData, prepare_data
 from forecast.model.dynamics import force_dynamics
 from forecast.model.proxies import proxy_likelihood
@@ -49,15 +50,15 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
                 change = season[:, data.quarter[1:]] - season[:, data.quarter[:-1]]
         if spec.trend.kind == "random_walk":
             exit_sigma = spec.breaks.shock_exit_sigma
-            trend = c.trend(
+            trend = tr.trend(
                 spec.trend, data.outcomes, len(data.periods), data.shocks, exit_sigma, change
             )
             eta = eta + trend.T[None, :, :]
             if spec.trend.noise:
-                noise = c.national_noise(spec.trend, data.outcomes, len(data.periods), data.shocks)
+                noise = tr.national_noise(spec.trend, data.outcomes, len(data.periods), data.shocks)
                 eta = eta + noise.T[None, :, :]
             if spec.trend.regional:
-                regional = c.regional_trend(spec.trend, len(data.outcomes))
+                regional = tr.regional_trend(spec.trend, len(data.outcomes))
                 eta = eta + regional[:, data.region_of, :].transpose(1, 2, 0)
         covariates = c.covariate_terms(spec.covariates, data)
         if covariates is not None:

@@ -9,14 +9,13 @@ import pytensor.tensor as pt
 
 from forecast.core import dims
 from forecast.core.scale import within_sd
-from forecast.model.data import BREAK_STEP, NOISE_OUTCOME, SHOCK, ModelData
+from forecast.model.data import BREAK_STEP, SHOCK, ModelData
 from forecast.spec import (
     AvailabilitySpec,
     ForceEffectsSpec,
     InterceptSpec,
     LikelihoodSpec,
     SeasonalitySpec,
-    TrendSpec,
 )
 
 
@@ -115,124 +114,6 @@ def seasonality(spec: SeasonalitySpec, outcomes: list[str]) -> pt.TensorVariable
         z = pm.ZeroSumNormal("season_free", sigma=spec.sigma, shape=(len(free), 4))
         season = pt.set_subtensor(season[free], z)
     return pm.Deterministic("season", season, dims=(dims.OUTCOME, dims.QUARTER))
-
-
-def trend(
-    spec: TrendSpec,
-    outcomes: list[str],
-    n_periods: int,
-    shocks: list | None = None,
-    exit_sigma: float = 0.0,
-    season_change: pt.TensorVariable | None = None,
-) -> pt.TensorVariable:
-    """National random-walk trend per outcome, centred to mean 0 over the modelled quarters.
-
-    Centring (rather than pinning the first quarter at 0) keeps the intercept the average level, so
-    intercept and trend do not form a ridge. Steps are centred or non-centred per outcome: one raw
-    variable whose prior sd is sigma where centred and 1 where not, times 1 or sigma. In national
-    shock quarters (`shocks`, see :func:`shock_effects`) the trend holds still and the shock carries
-    the deviation; the step out of a shock spans the whole window (sd sigma * sqrt(quarters)), so the
-    walk is a random walk over the other quarters and shock and trend do not trade off. `exit_sigma`
-    adds a level shift to that step (sd sqrt(sigma^2 quarters + exit_sigma^2)): the level after a
-    shock need not be where the walk would have drifted (robbery stayed lower after 2020).
-    `season_change` (outcome, period_step), the season's change into each quarter: a centred step's
-    variable is the step plus that change (unit Jacobian, the same model), so the likelihood sees
-    their sum, not season and trend apart (a ridge that mixed slowly for robbery, README).
-    """
-    n_outcomes = len(outcomes)
-    if spec.sigma_prior == "gamma":
-        sigma = pm.Gamma("trend_sigma", alpha=2.0, beta=2.0 / spec.sigma, dims=dims.OUTCOME)
-    else:
-        sigma = pm.HalfNormal("trend_sigma", sigma=spec.sigma, dims=dims.OUTCOME)
-    step_dims = (dims.OUTCOME, "period_step")
-    scale = _step_scale(shocks or [], n_outcomes, n_periods)  # (outcome, period_step)
-    centred = np.array([spec.centred_for(k) for k in outcomes])
-    sd_c, sd_nc = sigma[:, None] * np.maximum(scale, 1.0), sigma[:, None] * scale
-    exit_sd = exit_sigma * (scale > 1.0)  # steps out of a shock window
-    if exit_sd.any():  # sd * sqrt(1 + (exit / sd)^2): no square root of 0 in the gradient
-        sd_c = sd_c * pt.sqrt(1.0 + (exit_sd / sd_c) ** 2)
-        safe = sigma[:, None] * np.where(scale > 0, scale, 1.0)
-        sd_nc = sd_nc * pt.sqrt(1.0 + (exit_sd / safe) ** 2)
-    prior_sd = pt.where(centred[:, None], sd_c, 1.0)
-    times = pt.where(centred[:, None], (scale > 0).astype(float), sd_nc)
-    if centred.all() and (scale == 1).all() and season_change is None:
-        steps = pm.Normal("trend_step", 0.0, sigma[:, None], dims=step_dims)
-    elif not centred.any():
-        z = pm.Normal("trend_step_z", 0.0, 1.0, dims=step_dims)
-        steps = pm.Deterministic("trend_step", z * times, dims=step_dims)
-    else:
-        shift = 0.0
-        if season_change is not None:  # moving centred steps: the variable carries the change
-            shift = season_change * (centred[:, None] & (scale > 0))
-        raw = pm.Normal("trend_step_raw", shift, prior_sd, dims=step_dims)
-        steps = pm.Deterministic("trend_step", (raw - shift) * times, dims=step_dims)
-    path = pt.concatenate([pt.zeros((n_outcomes, 1)), pt.cumsum(steps, axis=1)], axis=1)
-    path = path - path.mean(axis=1, keepdims=True)
-    return pm.Deterministic("trend", path, dims=(dims.OUTCOME, dims.PERIOD))
-
-
-def national_noise(
-    spec: TrendSpec, outcomes: list[str], n_periods: int, shocks: list | None = None
-) -> pt.TensorVariable:
-    """National quarter noise, (outcome, period): one iid effect per quarter shared by every force,
-    for the outcomes in `spec.noise` (0 for the others, and in their shock quarters, which the shock
-    carries). Non-centred, sd HalfNormal(noise_sigma) per outcome. A common swing (a quarter of many
-    homicides) then widens national intervals instead of moving the trend the forecasts continue."""
-    names = [k for k in outcomes if k in spec.noise]
-    pm.modelcontext(None).add_coord(NOISE_OUTCOME, names)
-    sd = pm.HalfNormal("trend_noise_sigma", spec.noise_sigma, dims=NOISE_OUTCOME)
-    z = pm.Normal("trend_noise_z", 0.0, 1.0, dims=(NOISE_OUTCOME, dims.PERIOD))
-    rows = [outcomes.index(k) for k in names]
-    mask = ~_shock_quarters(shocks or [], len(outcomes), n_periods)[rows]
-    noise = pt.zeros((len(outcomes), n_periods))
-    noise = pt.set_subtensor(noise[rows], z * sd[:, None] * mask)
-    return pm.Deterministic("trend_noise", noise, dims=(dims.OUTCOME, dims.PERIOD))
-
-
-def _shock_quarters(shocks: list, n_outcomes: int, n_periods: int) -> np.ndarray:
-    """(outcome, period) True where a national shock carries the outcome's quarter."""
-    held = np.zeros((n_outcomes, n_periods), bool)
-    for s in shocks:
-        held[s.outcomes, s.t] = True
-    return held
-
-
-def _step_scale(shocks: list, n_outcomes: int, n_periods: int) -> np.ndarray:
-    """Per outcome and step (into quarter t = 1..n-1): 0 into a shock quarter (the trend holds),
-    sqrt(1 + quarters held) out of a shock window, 1 elsewhere."""
-    held = _shock_quarters(shocks, n_outcomes, n_periods)
-    scale = np.ones((n_outcomes, n_periods - 1))
-    for k in range(n_outcomes):
-        run = 0
-        for t in range(1, n_periods):
-            if held[k, t]:
-                scale[k, t - 1], run = 0.0, run + 1
-            else:
-                scale[k, t - 1], run = np.sqrt(1.0 + run), 0
-    return scale
-
-
-def regional_trend(spec: TrendSpec, n_outcomes: int) -> pt.TensorVariable:
-    """Regional deviations from the national trend, (outcome, region, period).
-
-    Non-centred random walks with a Gamma(2, 2 / regional_sigma) step sd per outcome; steps sum to
-    zero over regions at every quarter (so the national trend stays the regions' average and the two
-    do not form a ridge) and each path is centred over the modelled quarters (the intercept and force
-    effects keep the levels).
-    """
-    sigma = pm.Gamma(
-        "trend_regional_sigma", alpha=2.0, beta=2.0 / spec.regional_sigma, dims=dims.OUTCOME
-    )
-    z = pm.ZeroSumNormal(
-        "trend_regional_z", sigma=1.0, dims=(dims.OUTCOME, "period_step", dims.GOR)
-    )
-    steps = z * sigma[:, None, None]
-    zeros = pt.zeros((n_outcomes, 1, steps.shape[2]))
-    path = pt.concatenate([zeros, pt.cumsum(steps, axis=1)], axis=1)
-    path = path - path.mean(axis=1, keepdims=True)
-    return pm.Deterministic(
-        "trend_regional", path.transpose(0, 2, 1), dims=(dims.OUTCOME, dims.GOR, dims.PERIOD)
-    )
 
 
 def availability_term(

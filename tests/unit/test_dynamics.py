@@ -43,10 +43,12 @@ def test_keys_added_later_leave_saved_fits_hashes_alone():
     # 3a7503a): those fits must still load. `realdata` is the stop-19 publication spec plus 92D's own
     # force deviations, no lockdown shock for homicide, robbery's force dynamics, centred knife
     # force effects, the season's change in robbery's trend steps and the regional knife proxies
-    # with a flat knife season
+    # with a flat knife season, and robbery's trend levels as its variables
     assert load_spec("default").model_hash() == "a5928b59a15f5e5e"
-    assert load_spec("realdata").model_hash() == "d353195476388a10"
+    assert load_spec("realdata").model_hash() == "4943d4dc39987f3b"
     data = load_spec("realdata").model_dump()
+    data["trend"]["parameterisation"]["robbery"] = "centred"  # centred steps: the same model
+    assert ModelSpec.model_validate(data).model_hash() == "d353195476388a10"
     data["observations"] = [o for o in data["observations"] if not o["proxy"]]
     data["seasonality"]["flat"] = []  # without the knife proxies: the publication of stop 32
     assert ModelSpec.model_validate(data).model_hash() == "36d257c99fd6a9b2"

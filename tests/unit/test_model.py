@@ -200,7 +200,7 @@ def test_shock_outcomes_keep_the_register_shocks_to_the_named_outcomes(small_pan
 
 def test_trend_step_scale_spans_shock_windows():
     from forecast.model.breaks import Shock
-    from forecast.model.components import _step_scale
+    from forecast.model.trend import _step_scale
 
     scale = _step_scale([Shock("a", 2, [0]), Shock("b", 3, [0]), Shock("c", 5, [1])], 2, 7)
     np.testing.assert_allclose(scale[0], [1, 0, 0, np.sqrt(3), 1, 1])
@@ -287,7 +287,7 @@ def test_season_with_trend_is_the_same_model_with_the_season_change_in_the_step_
     """`[seasonality] with_trend`: a centred outcome's raw step variable is its step plus the
     season's change into that quarter (where the trend moves), so both specs give the same trend and
     the same log density at matching points; non-centred outcomes and held steps are untouched."""
-    from forecast.model.components import _step_scale
+    from forecast.model.trend import _step_scale
 
     register = tmp_path / "breaks.csv"
     register.write_text(SHOCKS)

@@ -38,12 +38,12 @@ def test_noise_must_name_modelled_outcomes_and_stays_out_of_old_hashes():
 def test_noise_is_zero_for_other_outcomes_and_in_the_outcomes_shock_quarters():
     import pymc as pm
 
-    from forecast.model import components as c
+    from forecast.model import trend as tr
 
     spec = _with_noise(load_spec("default"), ["homicide", "robbery"]).trend
     outcomes = ["homicide", "robbery", "knife"]
     with pm.Model(coords={dims.OUTCOME: outcomes, dims.PERIOD: np.arange(6)}) as model:
-        c.national_noise(spec, outcomes, 6, [Shock("2020Q2", 2, [1]), Shock("2020Q3", 3, [1])])
+        tr.national_noise(spec, outcomes, 6, [Shock("2020Q2", 2, [1]), Shock("2020Q3", 3, [1])])
     assert list(model.coords[NOISE_OUTCOME]) == ["homicide", "robbery"]
     z = np.arange(1.0, 13.0).reshape(2, 6)
     point = {"trend_noise_sigma_log__": np.log([0.5, 2.0]), "trend_noise_z": z}
