@@ -111,6 +111,9 @@ def fit_gates(tree: xr.DataTree, spec: ModelSpec) -> dict[str, float | bool]:
         "fit_min_bfmi": s.min_bfmi,
         "fit_logp_rhat": s.logp_rhat,  # > 1.1: chains in separate modes
         "fit_gates_passed": bool(passed),
+        # compile included in the wall time, so a backtest shows where its hours go
+        "fit_wall_seconds": float(tree.attrs.get("wall_seconds", np.nan)),
+        "fit_sampling_seconds": float(tree.attrs.get("sampling_seconds", np.nan)),
     }
 
 
@@ -231,12 +234,14 @@ GATE_COLUMNS = (
     "fit_min_bfmi",
     "fit_logp_rhat",
     "fit_gates_passed",
+    "fit_wall_seconds",
+    "fit_sampling_seconds",
 )
 
 
 def origin_gates(scores: pd.DataFrame) -> pd.DataFrame:
-    """One row per fitted model and origin: its convergence figures and whether it passed its spec's
-    gates (empty for scores written before backtests recorded them)."""
+    """One row per fitted model and origin: its convergence figures, whether it passed its spec's
+    gates and how long the fit took (empty for scores written before backtests recorded them)."""
     if "fit_gates_passed" not in scores:
         return pd.DataFrame(columns=["model", "origin", *GATE_COLUMNS])
     fitted = scores[scores["fit_gates_passed"].notna()]
