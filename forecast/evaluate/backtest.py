@@ -226,6 +226,7 @@ def summarise(
     return table.reset_index()
 
 
+FIT_TIME_COLUMNS = ("fit_wall_seconds", "fit_sampling_seconds")  # differ from run to run
 GATE_COLUMNS = (
     "fit_max_rhat",
     "fit_min_ess_bulk",
@@ -234,8 +235,7 @@ GATE_COLUMNS = (
     "fit_min_bfmi",
     "fit_logp_rhat",
     "fit_gates_passed",
-    "fit_wall_seconds",
-    "fit_sampling_seconds",
+    *FIT_TIME_COLUMNS,
 )
 
 
