@@ -82,8 +82,10 @@ def fit(
     spec: ModelSpec,
     sampler: SamplerSpec | None = None,
     progress: bool = True,
+    cores: int | None = None,
 ) -> xr.DataTree:
-    """Fit `spec` to `panel` and return the posterior as a DataTree with provenance."""
+    """Fit `spec` to `panel` and return the posterior as a DataTree with provenance; `cores` chains
+    run at a time (default: as many as the machine's cores). The draws do not depend on it."""
     panel = validate_panel(panel)
     sampler = sampler or spec.sampler
     _check_backend(sampler.backend)
@@ -97,7 +99,7 @@ def fit(
     )
     start = time.perf_counter()
     with watch_interrupts(), _generated_source_dir():
-        tree = _sample(model, sampler, progress)
+        tree = _sample(model, sampler, progress, cores or os.cpu_count() or 1)
     check_complete(tree, f"fit of {spec.name}", sampler.chains, sampler.draws)
     wall = time.perf_counter() - start
     tree = _drop_unsaveable(tree)
@@ -120,14 +122,14 @@ def fit(
     return tree
 
 
-def _sample(model: pm.Model, sampler: SamplerSpec, progress: bool) -> xr.DataTree:
+def _sample(model: pm.Model, sampler: SamplerSpec, progress: bool, cores: int) -> xr.DataTree:
     return pm.sample(
         model=model,
         nuts_sampler=sampler.backend,
         draws=sampler.draws,
         tune=sampler.tune,
         chains=sampler.chains,
-        cores=min(sampler.chains, os.cpu_count() or 1),
+        cores=max(1, min(sampler.chains, cores)),
         target_accept=sampler.target_accept,
         random_seed=sampler.seed,
         progressbar=progress,

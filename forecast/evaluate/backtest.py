@@ -118,25 +118,33 @@ def fit_gates(tree: xr.DataTree, spec: ModelSpec) -> dict[str, float | bool]:
 
 
 def _model_draws(
-    train: xr.Dataset, spec: ModelSpec, config: BacktestConfig, periods, progress: bool
+    train: xr.Dataset,
+    spec: ModelSpec,
+    config: BacktestConfig,
+    periods,
+    progress: bool,
+    cores: int | None = None,
 ) -> tuple[xr.DataArray, dict]:
-    """Forecast draws per area (area, period, outcome, sample) from a fit of `spec`, and the fit's
-    gates (`fit_gates`)."""
+    """Forecast draws per area (area, period, outcome, sample) from a fit of `spec` running `cores`
+    chains at a time, and the fit's gates (`fit_gates`)."""
     from forecast.fit import fit, sampler_settings
     from forecast.predict import aggregate_areas, predict
 
     sampler = sampler_settings(
         spec, draws=config.draws, tune=config.tune, chains=config.chains, seed=config.seed
     )
-    tree = fit(train, spec, sampler, progress=progress)
+    tree = fit(train, spec, sampler, progress=progress, cores=cores)
     pred = predict(tree, horizon=config.horizon, seed=config.seed)
     areas = aggregate_areas(pred.sel({dims.PERIOD: periods}))
     return areas[dims.COUNT].stack(sample=("chain", "draw")), fit_gates(tree, spec)
 
 
-def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataFrame:
-    """Fit every model on the data up to `origin`, forecast and score; one row per model x area x
-    outcome x horizon with a recorded outcome. Runs on a Dask worker: takes a path, not data."""
+def run_origin(
+    panel_path: str, config: BacktestConfig, origin: str, cores: int | None = None
+) -> pd.DataFrame:
+    """Fit every model on the data up to `origin` (chains `cores` at a time; None: as many as the
+    machine has), forecast and score; one row per model x area x outcome x horizon with a recorded
+    outcome. Runs on a Dask worker: takes a path, not data."""
     panel = load_panel(Path(panel_path))
     o = parse_quarter(origin)
     train = truncate(panel, o)
@@ -155,7 +163,7 @@ def run_origin(panel_path: str, config: BacktestConfig, origin: str) -> pd.DataF
     for model in config.models:
         if model in ("model", NO_LINK):
             model_spec = spec if model == "model" else without_link(spec)
-            da, gates = _model_draws(train, model_spec, config, periods, progress=False)
+            da, gates = _model_draws(train, model_spec, config, periods, False, cores)
             da = da.assign_coords(horizon=(dims.PERIOD, np.arange(1, config.horizon + 1)))
             flat = da.swap_dims({dims.PERIOD: "horizon"}).transpose(*key, "sample")
             index = pd.MultiIndex.from_product([flat.indexes[d] for d in key], names=key)

@@ -26,7 +26,7 @@ from forecast.evaluate.backtest import (
     truncate,
     without_link,
 )
-from forecast.evaluate.backtest_run import run_backtest
+from forecast.evaluate.backtest_run import local_layout, run_backtest
 from forecast.ingest.panel import save_panel
 
 FORECAST = str(Path(sys.executable).parent / "forecast")
@@ -45,6 +45,17 @@ def test_origins_leave_the_horizon_inside_the_panel(small_panel):
         choose_origins(periods, 3, 2, min_train=14)
     with pytest.raises(BacktestError, match="needs 4 recorded quarters after it"):
         backtest_config(small_panel, origins=("2015Q4",), horizon=4)
+
+
+def test_local_cluster_keeps_every_core_busy():
+    # origins outnumber cores: one core per fit, one worker per core (2 cores, 8 origins: 2 x 1)
+    assert local_layout(8, chains=4, cpus=2) == (2, 1)
+    assert local_layout(8, chains=4, cpus=16) == (8, 2)
+    # few origins: a fit's chains share the cores, never more cores than chains
+    assert local_layout(1, chains=4, cpus=2) == (1, 2)
+    assert local_layout(2, chains=4, cpus=16) == (2, 4)
+    assert local_layout(3, chains=1, cpus=2) == (2, 1)
+    assert local_layout(5, chains=4, cpus=1) == (1, 1)
 
 
 def test_truncation_keeps_only_data_known_at_the_origin(small_panel):

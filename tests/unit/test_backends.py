@@ -35,3 +35,13 @@ def test_backend_fits_the_model_with_named_dims(small_panel, tiny_fit, backend):
     beta = post["availability_beta"].sel(outcome="robbery")
     ref = reference["availability_beta"].sel(outcome="robbery")
     assert abs(float(beta.mean()) - float(ref.mean())) < 4 * float(ref.std()) + 0.05
+
+
+def test_chains_run_one_at_a_time_give_the_same_draws(small_panel, tiny_fit):
+    """A backtest on 2 cores runs each fit's chains on one core (README "Evaluation"): the draws
+    must be those of the same fit with its chains in parallel."""
+    spec = load_spec("default")
+    settings = sampler_settings(spec, draws=60, tune=60, chains=2)  # as tiny_fit, chains parallel
+    serial = fit(small_panel, spec, settings, progress=False, cores=1)
+    for name in ("force_effect", "availability_beta", "trend"):
+        assert (serial["posterior"][name].values == tiny_fit["posterior"][name].values).all(), name
