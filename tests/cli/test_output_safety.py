@@ -114,7 +114,7 @@ def test_ctrl_c_during_sampling_exits_non_zero_and_writes_nothing(
     out = tmp_path / "fit"
     before = earlier_output(out, "fit", {"fit.nc": "good fit", "effects.csv": "good"})
 
-    def interrupted_sampler(model, sampler, progress):
+    def interrupted_sampler(model, sampler, progress, cores):
         try:  # nutpie catches the KeyboardInterrupt and returns what it has, padded with NaN
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
