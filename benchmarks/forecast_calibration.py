@@ -89,8 +89,8 @@ def main() -> None:
         frame.to_csv(tmp, index=False)
         tmp.replace(out)
     for level_name, part in frame.groupby("area_level"):
-        if level_name == "region":
-            continue
+        n_cells = len(part) // (len(LEVELS) * part["horizon"].nunique())
+        print(f"\n{level_name}: {n_cells} forecasts per horizon and level")
         for col, label in (("covered", "randomised-PIT"), ("covered_inclusive", "inclusive")):
             table = part.pivot_table(index="horizon", columns="level", values=col, aggfunc="mean")
             print(f"\n{level_name}: {label} coverage by horizon (nominal {list(LEVELS)})")
