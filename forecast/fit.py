@@ -129,7 +129,7 @@ def _sample(model: pm.Model, sampler: SamplerSpec, progress: bool, cores: int) -
         draws=sampler.draws,
         tune=sampler.tune,
         chains=sampler.chains,
-        cores=max(1, min(sampler.chains, cores)),
+        cores=min(sampler.chains, cores),
         target_accept=sampler.target_accept,
         random_seed=sampler.seed,
         progressbar=progress,

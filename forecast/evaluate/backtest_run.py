@@ -142,14 +142,14 @@ def _run_pending(stage, target, config, panel_path, scheduler, checkpoint, on_do
     if not pending:
         return
     n = len(pending)
-    cores = None  # a remote worker's fit uses the cores of its machine
+    workers, cores = 1, None  # a remote worker's fit uses the cores of its machine
     if not scheduler:
         from forecast.fit import sampler_settings
         from forecast.spec import load_spec
 
         chains = sampler_settings(load_spec(config.spec), chains=config.chains).chains
         workers, cores = local_layout(n, chains)
-    client, cluster = _client(scheduler, workers if cores else 1)
+    client, cluster = _client(scheduler, workers)
     try:
         futures = client.map(
             run_origin, [panel_path] * n, [config] * n, pending, [cores] * n, pure=False
