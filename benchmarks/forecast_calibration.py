@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from forecast.evaluate.scores import coverage, pit_coverage, randomised_pit
 from forecast.fit import fit, sampler_settings
@@ -61,10 +62,26 @@ def one_panel(seed: int, spec, horizon: int, draws: int, tune: int) -> pd.DataFr
                             "level": level,
                             "covered": bool(covered[a, t, k]),
                             "covered_inclusive": bool(inclusive[a, t, k]),
+                            "pit": float(pit[a, t, k]),
                             "seconds": seconds,
                         }
                     )
     return pd.DataFrame(rows)
+
+
+def print_width_check(level_name: str, part: pd.DataFrame) -> None:
+    """The sd of the probit of the PIT by horizon: 1 for calibrated intervals, below 1 when they
+    are too wide, above 1 when too narrow. It uses every forecast rather than three coverage counts,
+    so it is the sharper check where few forecasts back each cell (England and Wales)."""
+    if "pit" not in part or part["pit"].isna().all():
+        return  # rows written before the column existed
+    one = part[(part["level"] == LEVELS[0]) & part["pit"].notna()]
+    z = norm.ppf(one["pit"].clip(1e-6, 1 - 1e-6))
+    by_h = pd.Series(z).groupby(one["horizon"].values).agg(["std", "mean", "size"])
+    # the sd of a sample sd of n normal values is about 1 / sqrt(2 (n - 1))
+    by_h["se_of_sd"] = 1 / np.sqrt(2 * (by_h["size"] - 1))
+    print(f"{level_name}: probit-PIT sd (1 = calibrated, < 1 too wide) and mean (0 = unbiased)")
+    print(by_h.rename(columns={"size": "n"}).round(3).to_string())
 
 
 def main() -> None:
@@ -100,6 +117,7 @@ def main() -> None:
         )
         print(f"{level_name}: coverage by outcome")
         print((100 * by_outcome).round(1).to_string())
+        print_width_check(level_name, part)
     n = frame["seed"].nunique()
     print(f"\npanels: {n}; mean {frame.groupby('seed')['seconds'].first().mean():.0f} s per fit")
 
