@@ -112,6 +112,13 @@ def main() -> None:
     p.add_argument("--tune", type=int, default=None)
     p.add_argument("--chains", type=int, default=None)
     p.add_argument("--out", default="recovery.csv")
+    p.add_argument(
+        "--shard",
+        default="0/1",
+        help="i/n: fit only every n-th panel of the plan, from the i-th, so n processes with their "
+        "own --out share the work (a fit's compile runs on one core); --merge prints their table",
+    )
+    p.add_argument("--merge", nargs="*", default=[], help="other shards' CSVs to add to the table")
     a = p.parse_args()
     spec = load_spec(a.spec)
     draws, tune = a.draws or spec.sampler.draws, a.tune or spec.sampler.tune
@@ -119,11 +126,14 @@ def main() -> None:
     # study still has both
     out = Path(a.out)
     rows = pd.read_csv(out).to_dict("records") if out.exists() else []
-    done = {(int(r["seed"]), bool(r["null"])) for r in rows}
+    others = [r for other in a.merge for r in pd.read_csv(other).to_dict("records")]
+    done = {(int(r["seed"]), bool(r["null"])) for r in rows + others}
     plan = [(1000 + i, False) for i in range(a.panels)]
     nulls = [(2000 + i, True) for i in range(a.nulls)]
     pairs = zip(plan, nulls, strict=False)
     plan = [x for pair in pairs for x in pair] + plan[len(nulls) :] + nulls[len(plan) :]
+    shard, n_shards = (int(x) for x in a.shard.split("/"))
+    plan = plan[shard::n_shards]
     for seed, null in plan:
         if (seed, null) in done:
             continue
@@ -131,7 +141,7 @@ def main() -> None:
         tmp = out.with_suffix(".tmp")
         pd.DataFrame(rows).to_csv(tmp, index=False)
         tmp.replace(out)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows + others).drop_duplicates(["seed", "null", "outcome"])
     if "oracle_z" not in frame or frame["oracle_z"].isna().any():  # rows from before the column
         z = {
             (s, n): oracle_z(simulate_panel(seed=s, effects=NULL_EFFECTS if n else None))
@@ -163,7 +173,8 @@ def main() -> None:
     print(table.round(3).to_string())
     if frame["availability_corr"].notna().any():
         print(f"availability path correlation: min {frame['availability_corr'].min():.3f}")
-    print(f"fits: {a.panels} + {a.nulls} null; mean {frame['seconds'].mean():.0f} s per fit")
+    n_real, n_null = real["seed"].nunique(), null["seed"].nunique()
+    print(f"fits: {n_real} + {n_null} null; mean {frame['seconds'].mean():.0f} s per fit")
 
 
 if __name__ == "__main__":
