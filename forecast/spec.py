@@ -181,6 +181,7 @@ class AvailabilitySpec(_Strict):
     force_step: int = Field(1, ge=1, le=8)  # quarters between the force paths' knots (README)
     national_in_link: bool = False  # A's national component in the link (false: the trend takes it)
     enforcement: tuple[EnforcementSpec, ...] = ()
+    enforcement_shift: bool = False  # sample A + the first indicator's enforcement term (README)
     # indicators sharing a latent policing-activity factor (force AR(1) paths like A's), so their
     # common within-force movement need not pass for availability (forecast.model.availability)
     activity_factor: tuple[str, ...] = ()
@@ -308,7 +309,7 @@ ADDED_LATER = [  # (section, key) added after fits were saved
     ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"), ("trend", "noise"),
     ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
     ("trend", "noise_sigma"), *(("breaks", k) for k in ("shock_outcomes", "shock_regional_sigma")),
-    ("seasonality", "with_trend")]  # fmt: skip
+    ("seasonality", "with_trend"), ("availability", "enforcement_shift")]  # fmt: skip
 OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma", "by_region")
 
 

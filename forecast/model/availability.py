@@ -73,19 +73,26 @@ def constrained_ar1(
     scaled: bool = False,
     time_dim: str = TIME_BASIS,
     prefix: str = "availability",
+    shift: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
     """AR(1) paths (rows, time) on the subspace spanned by `row_basis` across rows and the zero-sum
     vectors over time: coordinates z, paths row_basis @ z @ time_basis', prior the AR(1) density
     conditioned on the subspace. Centred (the path is the variable) or, with `scaled`, non-centred in
     its scale only: unit-innovation paths times sigma (the persistence stays in their prior), which
-    decouples sigma from many weakly informed coordinates. Variables are named `{prefix}_{name}_*`."""
+    decouples sigma from many weakly informed coordinates. Variables are named `{prefix}_{name}_*`.
+    With `shift` (rows, time; free of z), z are the coordinates of path + shift (projected on the
+    subspace): the same model (a unit Jacobian), sampled along what the data see (:func:`a_shift`)."""
     model = pm.modelcontext(None)
     if time_dim not in model.coords:
         model.add_coord(time_dim, list(range(n_t - 1)))
     model.add_coord(f"{prefix}_{name}_basis", list(range(row_basis.shape[1])))
     z = pm.Normal(f"{prefix}_{name}_coord", 0.0, 1.0, dims=(f"{prefix}_{name}_basis", time_dim))
     time_basis = seen_basis(np.ones(n_t, bool))  # (T, T - 1) zero-sum over the quarters
-    x = pt.dot(pt.dot(pt.as_tensor(row_basis), z), pt.as_tensor(time_basis.T))
+    coords = z
+    if shift is not None:
+        c = pt.dot(pt.dot(pt.as_tensor(row_basis.T), shift), pt.as_tensor(time_basis))
+        coords = z - (c / sigma if scaled else c)
+    x = pt.dot(pt.dot(pt.as_tensor(row_basis), coords), pt.as_tensor(time_basis.T))
     n_rows, n_free = row_basis.shape
     s = pt.ones(()) if scaled else sigma
     prior = ar1_logp(x, s, rho) + subspace_correction(s, rho, n_t, n_rows, n_rows - n_free)
@@ -117,13 +124,17 @@ def knot_paths(
     scaled: bool,
     time_dim: str,
     prefix: str = "availability",
+    shift: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
     """Constrained AR(1) paths (rows, n_t): quarterly when `step` is 1, else on knots every `step`
-    quarters interpolated linearly (their persistence and sd are then per step)."""
+    quarters interpolated linearly (their persistence and sd are then per step); a (rows, n_t)
+    `shift` is taken to the knots by least squares."""
     if step == 1:
-        return constrained_ar1(name, sigma, rho, basis, n_t, scaled, time_dim, prefix)
+        return constrained_ar1(name, sigma, rho, basis, n_t, scaled, time_dim, prefix, shift)
     w = knot_interpolation(n_t, step)
-    knots = constrained_ar1(name, sigma, rho, basis, w.shape[1], scaled, time_dim, prefix)
+    if shift is not None:
+        shift = pt.dot(shift, pt.as_tensor(np.linalg.pinv(w.T)))
+    knots = constrained_ar1(name, sigma, rho, basis, w.shape[1], scaled, time_dim, prefix, shift)
     return pt.dot(knots, pt.as_tensor(w.T))
 
 
@@ -134,14 +145,14 @@ def quarterly_ar1(rho, sigma, step: int):
     return rho_q, sigma / pt.sqrt(1 - rho**2) * pt.sqrt(1 - rho_q**2)
 
 
-def _force_paths(spec: AvailabilitySpec, sigma, rho, basis: np.ndarray, n_t: int):
+def _force_paths(spec: AvailabilitySpec, sigma, rho, basis: np.ndarray, n_t: int, shift=None):
     """The force component (force, quarter): quarterly AR(1) paths, or with `force_step` > 1 AR(1)
     paths on knots every `force_step` quarters (`availability_quarterly_rho`/`_sigma` give the
     quarterly equivalents forecasts use)."""
     scaled = spec.parameterisation == "non_centred"
     step = spec.force_step
     time_dim = TIME_BASIS if step == 1 else "availability_knot_basis"
-    paths = knot_paths("force", sigma[-1], rho[-1], basis, n_t, step, scaled, time_dim)
+    paths = knot_paths("force", sigma[-1], rho[-1], basis, n_t, step, scaled, time_dim, shift=shift)
     if step > 1:
         rho_f, sigma_f = quarterly_ar1(rho[-1], sigma[-1], step)
         rho_q, sigma_q = pt.set_subtensor(rho[-1], rho_f), pt.set_subtensor(sigma[-1], sigma_f)
@@ -150,12 +161,37 @@ def _force_paths(spec: AvailabilitySpec, sigma, rho, basis: np.ndarray, n_t: int
     return paths
 
 
+def a_shift(spec: AvailabilitySpec, data: ModelData, gamma) -> pt.TensorVariable | None:
+    """With `enforcement_shift`, the first indicator's enforcement term over its loading's sign
+    (force, panel_period): it reads sign x (A + shift), so A's paths are sampled as A + shift and
+    the enforcement effects no longer trade off with them along that ridge (README). Else None."""
+    if not spec.enforcement_shift or not data.indicators:
+        return None
+    first = data.indicators[0]
+    term = _enforcement_term(first.name, spec, data, gamma)
+    return None if isinstance(term, float) else first.spec.sign * term
+
+
+def _component_shifts(shift, data: ModelData, regional: bool):
+    """A (force, period) shift split by component: national (1, period), regional (region, period:
+    region means) and force (force, period); each path's projection removes what is not its own."""
+    if shift is None:
+        return None, None, None
+    if not regional:
+        return shift.mean(axis=0, keepdims=True), None, shift
+    onehot = (data.region_of[None, :] == np.arange(len(data.regions))[:, None]).astype(float)
+    by_region = pt.dot(pt.as_tensor(onehot / onehot.sum(axis=1, keepdims=True)), shift)
+    return by_region.mean(axis=0, keepdims=True), by_region, shift
+
+
 def latent_availability(
-    spec: AvailabilitySpec, data: ModelData
+    spec: AvailabilitySpec, data: ModelData, gamma=None
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
     """A (force, panel_period) and the part of it that enters the outcomes' link (A without its
-    national component unless `national_in_link`); adds their variables to the model."""
+    national component unless `national_in_link`); adds their variables to the model. `gamma`: the
+    enforcement effects, for `enforcement_shift`."""
     n_t = data.log_pop_full.shape[1]
+    s_nat, s_reg, s_force = _component_shifts(a_shift(spec, data, gamma), data, spec.regional)
     parts = ["national", "regional", "force"] if spec.regional else ["national", "force"]
     pm.modelcontext(None).add_coord("availability_component", parts)
     rho = pm.Beta("availability_rho", 3.0, 1.5, dims="availability_component")
@@ -170,13 +206,15 @@ def latent_availability(
     else:
         sigma = pm.HalfNormal("availability_sigma", 0.5, dims="availability_component")
     pm.Deterministic("availability_sd", sigma / pt.sqrt(1 - rho**2), dims="availability_component")
-    national = constrained_ar1("national", sigma[0], rho[0], np.ones((1, 1)), n_t)[0]
-    force = _force_paths(spec, sigma, rho, group_basis(group_of(data, spec.regional)), n_t)
+    national = constrained_ar1("national", sigma[0], rho[0], np.ones((1, 1)), n_t, shift=s_nat)[0]
+    basis = group_basis(group_of(data, spec.regional))
+    force = _force_paths(spec, sigma, rho, basis, n_t, s_force)
     a_raw = national[None, :] + force
     regional = None
     if spec.regional:
         basis = seen_basis(np.ones(len(data.regions), bool))
-        regional = constrained_ar1("regional", sigma[1], rho[1], basis, n_t)[data.region_of]
+        regional = constrained_ar1("regional", sigma[1], rho[1], basis, n_t, shift=s_reg)
+        regional = regional[data.region_of]
         a_raw = a_raw + regional
     scale = pm.Deterministic(
         "availability_scale", pt.sqrt(a_raw.var() + 1e-12) if unit else pt.ones(())
@@ -271,12 +309,12 @@ def _centred(path: pt.TensorVariable, centre: np.ndarray) -> pt.TensorVariable:
     return path - (path * pt.as_tensor(centre)).sum(axis=1, keepdims=True)
 
 
-def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec) -> None:
+def indicators(a: pt.TensorVariable, data: ModelData, spec: AvailabilitySpec, gamma=None) -> None:
     """Likelihood of every indicator given A, centred over the quarters each force is seen in;
     loadings signed by meaning (the first fixed at its sign under the "first_loading" scale); the
     `activity_factor` indicators also load on latent policing activity (the first with loading 1),
     and each `idiosyncratic` indicator has its own force AR(1) deviations."""
-    gamma = enforcement_effects(spec, data)
+    gamma = enforcement_effects(spec, data) if gamma is None else gamma
     activity = activity_factor(spec, data)
     on_activity = [ind.name for ind in data.indicators if ind.name in spec.activity_factor]
     for i, ind in enumerate(data.indicators):

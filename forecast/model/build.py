@@ -35,8 +35,14 @@ def build_model(panel: xr.Dataset, spec: ModelSpec) -> tuple[pm.Model, ModelData
             if persistent is not None:
                 eta = eta + persistent
         if spec.availability.kind == "latent":
-            a_full, a_link = av.latent_availability(spec.availability, data)
-            av.indicators(a_full, data, spec.availability)
+            # enforcement effects first where A's paths are sampled shifted by them
+            gamma = (
+                av.enforcement_effects(spec.availability, data)
+                if spec.availability.enforcement_shift
+                else None
+            )
+            a_full, a_link = av.latent_availability(spec.availability, data, gamma)
+            av.indicators(a_full, data, spec.availability, gamma)
         elif spec.availability.kind == "index":
             a_full = a_link = pt.as_tensor(data.index_full)
             c.index_dynamics(data)

@@ -31,6 +31,14 @@ def panel(sim):
     return sim["panel"].to_dataset()
 
 
+def _latent(shift: bool):
+    """The latent spec with A's paths sampled plainly or shifted by 92A's enforcement term."""
+    text = load_spec("latent").to_toml()
+    return parse_spec(
+        text.replace("enforcement_shift = true", f"enforcement_shift = {str(shift).lower()}")
+    )
+
+
 def _quarters_per_force(f_idx, t_idx):
     """{force index: list of every quarter index its cells cover, with repeats}."""
     out: dict[int, list[int]] = {}
@@ -174,7 +182,7 @@ def test_the_national_component_enters_the_link_only_when_asked(panel):
 
 
 def test_enforcement_enters_the_indicators_it_names_as_within_force_movement(panel):
-    model, data = build_model(panel, load_spec("latent"))
+    model, data = build_model(panel, _latent(shift=False))
     e = data.enforcement["police_officers_fy"]
     assert e.shape == (len(FORCES), len(data.panel_periods))
     assert np.allclose(e.mean(axis=1), 0.0) and e.std() == pytest.approx(1.0)
@@ -344,3 +352,44 @@ def test_an_idiosyncratic_indicator_has_its_own_force_paths_that_only_it_sees(pa
     for obs, changes in [("obs__possession_excl_cannabis", True), ("obs__trafficking", False)]:
         logp = model.compile_logp(vars=[model[obs]])
         assert (logp(moved) != pytest.approx(logp(point))) is changes, obs
+
+
+def test_enforcement_shift_samples_a_as_the_first_indicator_sees_it_in_the_same_model(panel):
+    """With `enforcement_shift`, A's coordinates are those of A + b E (the first indicator's view):
+    trafficking's likelihood no longer moves with b at fixed coordinates, and the density is the
+    plain model's at the coordinates that give the same A (a shift: unit Jacobian)."""
+    shifted = _latent(shift=True)
+    assert shifted.availability.enforcement_shift and load_spec("latent") == shifted
+    m1, data = build_model(panel, shifted)
+    m0, _ = build_model(panel, _latent(shift=False))
+    rng = np.random.default_rng(4)
+    p1 = {k: v + 0.3 * rng.normal(size=v.shape) for k, v in m1.initial_point().items()}
+    b = float(p1["enforcement_effect"][0])
+    s = b * data.enforcement["police_officers_fy"]  # trafficking's loading is +1
+    onehot = (data.region_of[None, :] == np.arange(len(data.regions))[:, None]).astype(float)
+    by_region = onehot @ s / onehot.sum(axis=1, keepdims=True)
+    time_basis = seen_basis(np.ones(s.shape[1], bool))
+    rows = {
+        "national": (np.ones((1, 1)), by_region.mean(axis=0, keepdims=True)),
+        "regional": (seen_basis(np.ones(len(data.regions), bool)), by_region),
+        "force": (group_basis(data.region_of), s),
+    }
+    p0 = dict(p1)
+    for name, (basis, part) in rows.items():
+        p0[f"availability_{name}_coord"] = (
+            p1[f"availability_{name}_coord"] - basis.T @ part @ time_basis
+        )
+    a0, a1 = values_at(m0, m0["availability"], p0), values_at(m1, m1["availability"], p1)
+    assert np.abs(a0 - a1).max() < 1e-9 and np.abs(a1).max() > 0.1
+    assert float(m0.compile_logp()(p0)) == pytest.approx(float(m1.compile_logp()(p1)), abs=1e-6)
+    first = m1.compile_fn(
+        m1.logp(vars=[m1["obs__trafficking"]]), inputs=m1.value_vars, on_unused_input="ignore"
+    )
+    moved = dict(p1, enforcement_effect=p1["enforcement_effect"] + 0.5)
+    assert float(first(moved)) == pytest.approx(float(first(p1)), abs=1e-6)
+    plain = m0.compile_fn(
+        m0.logp(vars=[m0["obs__trafficking"]]), inputs=m0.value_vars, on_unused_input="ignore"
+    )
+    assert float(
+        plain(dict(p0, enforcement_effect=p0["enforcement_effect"] + 0.5))
+    ) != pytest.approx(float(plain(p0)))
