@@ -23,12 +23,27 @@ PLAUSIBLE_RATE = {"homicide": (0.05, 2.0), "robbery": (3.0, 200.0), "knife": (2.
 MIN_P, MIN_COVERAGE_90 = 0.01, 0.80  # posterior predictive gates
 
 
+def _without_trend_levels(spec: ModelSpec) -> ModelSpec:
+    """The same model with non-centred trend steps where the spec takes levels: a level walk's prior
+    is a Potential, which prior predictive sampling ignores (it would draw the levels from their
+    placeholder prior)."""
+    p = spec.trend.parameterisation
+    swap = (
+        {k: "non_centred" if v == "level" else v for k, v in p.items()}
+        if isinstance(p, dict)
+        else ("non_centred" if p == "level" else p)
+    )
+    return spec.model_copy(
+        update={"trend": spec.trend.model_copy(update={"parameterisation": swap})}
+    )
+
+
 def prior_predictive_rates(
     panel: xr.Dataset, spec: ModelSpec, draws: int = 200, seed: int = 1
 ) -> pd.DataFrame:
     """Per outcome: prior predictive national rate per 100,000 per quarter (5/50/95%) over the
     observed cells, the plausible range, the share of prior draws inside it, and the observed rate."""
-    model, data = build_model(panel, spec)
+    model, data = build_model(panel, _without_trend_levels(spec))
     with model:
         prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=["count"])
     y = prior["prior_predictive"]["count"].values.reshape(draws, -1)  # (draw, observed cell)

@@ -31,6 +31,22 @@ def test_default_priors_imply_plausible_rates(small_panel):
     assert prior_failures(table.reset_index()) == []
 
 
+def test_prior_predictive_draws_trend_levels_from_their_walk_prior(small_panel):
+    """Trend levels' random-walk prior is a Potential, which prior predictive sampling ignores: the
+    check draws them as non-centred steps (the same model), so both give the same table."""
+    spec = load_spec("default")
+
+    def walk(param: str):
+        return spec.model_copy(
+            update={"trend": spec.trend.model_copy(update={"parameterisation": param})}
+        )
+
+    levels = prior_predictive_rates(small_panel, walk("level"), draws=100)
+    steps = prior_predictive_rates(small_panel, walk("non_centred"), draws=100)
+    pd.testing.assert_frame_equal(levels, steps)
+    assert (levels["share_plausible"] >= 0.8).all(), levels
+
+
 def test_an_implausible_prior_is_caught(small_panel):
     text = load_spec("default").to_toml().replace("homicide = 0.3", "homicide = 300.0")
     table = prior_predictive_rates(small_panel, parse_spec(text), draws=100)
