@@ -27,15 +27,13 @@ def _without_trend_levels(spec: ModelSpec) -> ModelSpec:
     """The same model with non-centred trend steps where the spec takes levels: a level walk's prior
     is a Potential, which prior predictive sampling ignores (it would draw the levels from their
     placeholder prior)."""
+
+    def steps(v: str) -> str:
+        return "non_centred" if v == "level" else v
+
     p = spec.trend.parameterisation
-    swap = (
-        {k: "non_centred" if v == "level" else v for k, v in p.items()}
-        if isinstance(p, dict)
-        else ("non_centred" if p == "level" else p)
-    )
-    return spec.model_copy(
-        update={"trend": spec.trend.model_copy(update={"parameterisation": swap})}
-    )
+    p = {k: steps(v) for k, v in p.items()} if isinstance(p, dict) else steps(p)
+    return spec.model_copy(update={"trend": spec.trend.model_copy(update={"parameterisation": p})})
 
 
 def prior_predictive_rates(

@@ -31,6 +31,7 @@ import pytensor.tensor as pt
 from forecast.core import dims
 from forecast.model.components import seen_basis
 from forecast.model.data import PANEL_PERIOD, Cells, ModelData
+from forecast.model.variables import region_members
 from forecast.spec import AvailabilitySpec
 
 TIME_BASIS = "availability_time_basis"
@@ -179,8 +180,8 @@ def _component_shifts(shift, data: ModelData, regional: bool):
         return None, None, None
     if not regional:
         return shift.mean(axis=0, keepdims=True), None, shift
-    onehot = (data.region_of[None, :] == np.arange(len(data.regions))[:, None]).astype(float)
-    by_region = pt.dot(pt.as_tensor(onehot / onehot.sum(axis=1, keepdims=True)), shift)
+    members = region_members(data.regions, np.asarray(data.regions)[data.region_of])
+    by_region = pt.dot(pt.as_tensor(members / members.sum(axis=1, keepdims=True)), shift)
     return by_region.mean(axis=0, keepdims=True), by_region, shift
 
 
