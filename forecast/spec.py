@@ -81,8 +81,8 @@ class ForceEffectsSpec(_Strict):
 
 
 class SeasonalitySpec(_Strict):
-    """Sum-to-zero quarter-of-year effects per outcome; `flat` outcomes (those known only from annual
-    sums, whose quarter-of-year pattern no data identify) get none."""
+    """Sum-to-zero quarter-of-year effects per outcome; `flat` outcomes (known only from annual sums)
+    get none."""
 
     enabled: bool = True
     sigma: float = Field(0.2, gt=0)
@@ -91,8 +91,7 @@ class SeasonalitySpec(_Strict):
 
 
 class TrendSpec(_Strict):
-    """National random-walk trend per outcome, centred to mean 0 over the modelled quarters, with
-    optional regional random-walk deviations (sum-to-zero over regions)."""
+    """National random-walk trend per outcome (mean 0 over the quarters), optional regional walks."""
 
     kind: Literal["random_walk", "none"] = "random_walk"
     sigma: float = Field(0.05, gt=0, description="scale of the quarterly step sd's prior")
@@ -182,6 +181,7 @@ class AvailabilitySpec(_Strict):
     national_in_link: bool = False  # A's national component in the link (false: the trend takes it)
     enforcement: tuple[EnforcementSpec, ...] = ()
     enforcement_shift: bool = False  # sample A + the first indicator's enforcement term (README)
+    regional_shift: bool = False  # sample force paths + their regional path as the data see it
     # indicators sharing a latent policing-activity factor (force AR(1) paths like A's), so their
     # common within-force movement need not pass for availability (forecast.model.availability)
     activity_factor: tuple[str, ...] = ()
@@ -306,10 +306,10 @@ class GatesSpec(_Strict):
 
 ADDED_LATER = [  # (section, key) added after fits were saved
     *(("force_effects", k) for k in ("dynamics", "dynamics_step", "dynamics_sigma")),
-    ("breaks", "shock_exit_sigma"), ("likelihood", "force_varying"), ("trend", "noise"),
-    ("availability", "activity_factor"), ("seasonality", "flat"), ("availability", "idiosyncratic"),
-    ("trend", "noise_sigma"), *(("breaks", k) for k in ("shock_outcomes", "shock_regional_sigma")),
-    ("seasonality", "with_trend"), ("availability", "enforcement_shift")]  # fmt: skip
+    ("breaks", "shock_exit_sigma"), ("breaks", "shock_outcomes"), ("breaks", "shock_regional_sigma"),
+    ("likelihood", "force_varying"), ("trend", "noise"), ("trend", "noise_sigma"),
+    ("seasonality", "flat"), ("seasonality", "with_trend"), *(("availability", k) for k in (
+        "activity_factor", "idiosyncratic", "enforcement_shift", "regional_shift"))]  # fmt: skip
 OBSERVATION_ADDED_LATER = ("proxy", "drift_sigma", "by_region")
 
 

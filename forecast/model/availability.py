@@ -185,6 +185,33 @@ def _component_shifts(shift, data: ModelData, regional: bool):
     return by_region.mean(axis=0, keepdims=True), by_region, shift
 
 
+INFO_PHI = 20.0  # a typical indicator overdispersion (the weights steer sampling, not the model)
+
+
+def force_information(data: ModelData) -> np.ndarray:
+    """(force,) rough information per quarter about each force's A from its own indicator counts:
+    y / (1 + y / phi) per cell (a negative binomial's), spread over the cell's quarters."""
+    info = np.zeros(len(data.forces))
+    for ind in data.indicators:
+        cells = ind.cells
+        if cells.f_idx is None or ind.spec.family != "negative_binomial":
+            continue
+        y = np.nan_to_num(cells.y)
+        np.add.at(info, cells.f_idx, y / (1 + y / INFO_PHI) / cells.window)
+    return info / data.log_pop_full.shape[1]
+
+
+def regional_weights(info: np.ndarray, region_of: np.ndarray) -> np.ndarray:
+    """(force,) h, zero-sum within each region: with `regional_shift` force paths are sampled as
+    force + h x regional path, where h is what a region's force coordinates regress on its path
+    under the forces' information (0 where they are equally informed). So a thin force beside a
+    rich one (City of London beside the Met) no longer leaves the region's path and the rich
+    force's on a ridge; the same model (a shift by other variables: unit Jacobian)."""
+    basis = group_basis(region_of)
+    p = info + 1e-6 * max(float(info.max()), 1.0)
+    return basis @ np.linalg.solve(basis.T @ (p[:, None] * basis), basis.T @ p)
+
+
 def latent_availability(
     spec: AvailabilitySpec, data: ModelData, gamma=None
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
@@ -208,14 +235,23 @@ def latent_availability(
         sigma = pm.HalfNormal("availability_sigma", 0.5, dims="availability_component")
     pm.Deterministic("availability_sd", sigma / pt.sqrt(1 - rho**2), dims="availability_component")
     national = constrained_ar1("national", sigma[0], rho[0], np.ones((1, 1)), n_t, shift=s_nat)[0]
+    regional = None
+    first = spec.regional and spec.regional_shift  # its paths shift the force paths'
+
+    def regional_paths():
+        basis = seen_basis(np.ones(len(data.regions), bool))
+        return constrained_ar1("regional", sigma[1], rho[1], basis, n_t, shift=s_reg)
+
+    if first:
+        regional = regional_paths()
+        seen = (regional if s_reg is None else regional + s_reg)[data.region_of]
+        h = regional_weights(force_information(data), data.region_of)
+        s_force = pt.as_tensor(h[:, None]) * seen + (0.0 if s_force is None else s_force)
     basis = group_basis(group_of(data, spec.regional))
     force = _force_paths(spec, sigma, rho, basis, n_t, s_force)
     a_raw = national[None, :] + force
-    regional = None
     if spec.regional:
-        basis = seen_basis(np.ones(len(data.regions), bool))
-        regional = constrained_ar1("regional", sigma[1], rho[1], basis, n_t, shift=s_reg)
-        regional = regional[data.region_of]
+        regional = (regional if first else regional_paths())[data.region_of]
         a_raw = a_raw + regional
     scale = pm.Deterministic(
         "availability_scale", pt.sqrt(a_raw.var() + 1e-12) if unit else pt.ones(())

@@ -9,7 +9,13 @@ from scipy import stats
 
 from forecast.core.errors import SpecError
 from forecast.model import build_model, prepare_data
-from forecast.model.availability import ar1_logp, group_basis, subspace_correction
+from forecast.model.availability import (
+    ar1_logp,
+    force_information,
+    group_basis,
+    regional_weights,
+    subspace_correction,
+)
 from forecast.model.components import seen_basis
 from forecast.model.windows import centring_weights, non_overlapping
 from forecast.simulate import simulate_panel
@@ -31,12 +37,13 @@ def panel(sim):
     return sim["panel"].to_dataset()
 
 
-def _latent(shift: bool):
-    """The latent spec with A's paths sampled plainly or shifted by 92A's enforcement term."""
+def _latent(shift: bool, regional_shift: bool = False):
+    """The latent spec with A's paths sampled plainly or shifted by 92A's enforcement term, and
+    force paths plainly or shifted by their regional path (the shipped spec: both)."""
     text = load_spec("latent").to_toml()
-    return parse_spec(
-        text.replace("enforcement_shift = true", f"enforcement_shift = {str(shift).lower()}")
-    )
+    for key, on in (("enforcement_shift", shift), ("regional_shift", regional_shift)):
+        text = text.replace(f"{key} = true", f"{key} = {str(on).lower()}")
+    return parse_spec(text)
 
 
 def _quarters_per_force(f_idx, t_idx):
@@ -359,7 +366,7 @@ def test_enforcement_shift_samples_a_as_the_first_indicator_sees_it_in_the_same_
     trafficking's likelihood no longer moves with b at fixed coordinates, and the density is the
     plain model's at the coordinates that give the same A (a shift: unit Jacobian)."""
     shifted = _latent(shift=True)
-    assert shifted.availability.enforcement_shift and load_spec("latent") == shifted
+    assert shifted.availability.enforcement_shift and not shifted.availability.regional_shift
     m1, data = build_model(panel, shifted)
     m0, _ = build_model(panel, _latent(shift=False))
     rng = np.random.default_rng(4)
@@ -393,3 +400,45 @@ def test_enforcement_shift_samples_a_as_the_first_indicator_sees_it_in_the_same_
     assert float(
         plain(dict(p0, enforcement_effect=p0["enforcement_effect"] + 0.5))
     ) != pytest.approx(float(plain(p0)))
+
+
+def test_regional_weights_follow_the_information_and_sum_to_zero_in_each_region():
+    """h: 0 where a region's forces are equally informed, near +-1 for a rich force beside a thin
+    one (the rich one's path is sampled as force + regional, where its data pin A)."""
+    region_of = np.array([0, 0, 1, 1, 1, 2])
+    h = regional_weights(np.array([99.0, 1.0, 5.0, 5.0, 5.0, 3.0]), region_of)
+    np.testing.assert_allclose(h[:2], [0.98, -0.98], atol=1e-5)  # (99 - 1) / (99 + 1)
+    np.testing.assert_allclose(h[2:], 0.0, atol=1e-9)
+    uneven = regional_weights(np.array([1.0, 1.0, 9.0, 1.0, 1.0, 1.0]), region_of)
+    assert uneven[2] > 0.5 and uneven[3] < 0 and uneven[4] < 0
+    np.testing.assert_allclose(np.bincount(region_of, uneven), 0.0, atol=1e-9)
+
+
+def test_regional_shift_samples_force_paths_with_their_region_in_the_same_model(panel):
+    """With `regional_shift` (the shipped latent spec), force coordinates are those of force +
+    h x (the regional path as the data see it, with its enforcement part): at the coordinates giving
+    the same A, A and the whole density equal the unshifted model's (a shift: unit Jacobian)."""
+    shifted = _latent(shift=True, regional_shift=True)
+    assert load_spec("latent") == shifted
+    m1, data = build_model(panel, shifted)
+    m0, _ = build_model(panel, _latent(shift=True))
+    rng = np.random.default_rng(6)
+    p1 = {k: v + 0.3 * rng.normal(size=v.shape) for k, v in m1.initial_point().items()}
+    s = float(p1["enforcement_effect"][0]) * data.enforcement["police_officers_fy"]
+    onehot = (data.region_of[None, :] == np.arange(len(data.regions))[:, None]).astype(float)
+    s_reg = onehot @ s / onehot.sum(axis=1, keepdims=True)
+    time_basis = seen_basis(np.ones(s.shape[1], bool))
+    r_basis = seen_basis(np.ones(len(data.regions), bool))
+    z_r = p1["availability_regional_coord"] - r_basis.T @ s_reg @ time_basis
+    seen = (r_basis @ z_r @ time_basis.T + s_reg)[data.region_of]
+    h = regional_weights(force_information(data), data.region_of)
+    assert np.abs(h).max() > 0.05
+    p0 = dict(p1)
+    p0["availability_force_coord"] = (
+        p1["availability_force_coord"]
+        - group_basis(data.region_of).T @ (h[:, None] * seen) @ time_basis
+    )
+    assert np.abs(p0["availability_force_coord"] - p1["availability_force_coord"]).max() > 0.01
+    a0, a1 = values_at(m0, m0["availability"], p0), values_at(m1, m1["availability"], p1)
+    assert np.abs(a0 - a1).max() < 1e-9 and np.abs(a1).max() > 0.1
+    assert float(m0.compile_logp()(p0)) == pytest.approx(float(m1.compile_logp()(p1)), abs=1e-6)
