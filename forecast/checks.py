@@ -15,6 +15,7 @@ import xarray as xr
 from forecast.core import dims
 from forecast.core.areas import top_level_name
 from forecast.model import build_model
+from forecast.model.prior_draws import drawable_paths
 from forecast.spec import ModelSpec
 
 # plausible national rates per 100,000 population per quarter (England and Wales, 2002-2024 range,
@@ -41,7 +42,8 @@ def prior_predictive_rates(
 ) -> pd.DataFrame:
     """Per outcome: prior predictive national rate per 100,000 per quarter (5/50/95%) over the
     observed cells, the plausible range, the share of prior draws inside it, and the observed rate."""
-    model, data = build_model(panel, _without_trend_levels(spec))
+    with drawable_paths():  # AR(1) path priors (A, force deviations) as distributions
+        model, data = build_model(panel, _without_trend_levels(spec))
     with model:
         prior = pm.sample_prior_predictive(draws=draws, random_seed=seed, var_names=["count"])
     y = prior["prior_predictive"]["count"].values.reshape(draws, -1)  # (draw, observed cell)

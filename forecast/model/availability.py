@@ -31,6 +31,7 @@ import pytensor.tensor as pt
 from forecast.core import dims
 from forecast.model.components import seen_basis
 from forecast.model.data import PANEL_PERIOD, Cells, ModelData
+from forecast.model.prior_draws import drawing, path_coordinates
 from forecast.model.variables import region_members
 from forecast.spec import AvailabilitySpec
 
@@ -87,15 +88,19 @@ def constrained_ar1(
     if time_dim not in model.coords:
         model.add_coord(time_dim, list(range(n_t - 1)))
     model.add_coord(f"{prefix}_{name}_basis", list(range(row_basis.shape[1])))
-    z = pm.Normal(f"{prefix}_{name}_coord", 0.0, 1.0, dims=(f"{prefix}_{name}_basis", time_dim))
+    var, var_dims = f"{prefix}_{name}_coord", (f"{prefix}_{name}_basis", time_dim)
     time_basis = seen_basis(np.ones(n_t, bool))  # (T, T - 1) zero-sum over the quarters
-    coords = z
+    s = pt.ones(()) if scaled else sigma
+    if drawing():  # for prior predictive draws: the same prior as a distribution (no shift)
+        coords = path_coordinates(var, s, rho, row_basis.shape[1], time_basis, var_dims)
+        x = pt.dot(pt.dot(pt.as_tensor(row_basis), coords), pt.as_tensor(time_basis.T))
+        return x * sigma if scaled else x
+    coords = z = pm.Normal(var, 0.0, 1.0, dims=var_dims)
     if shift is not None:
         c = pt.dot(pt.dot(pt.as_tensor(row_basis.T), shift), pt.as_tensor(time_basis))
         coords = z - (c / sigma if scaled else c)
     x = pt.dot(pt.dot(pt.as_tensor(row_basis), coords), pt.as_tensor(time_basis.T))
     n_rows, n_free = row_basis.shape
-    s = pt.ones(()) if scaled else sigma
     prior = ar1_logp(x, s, rho) + subspace_correction(s, rho, n_t, n_rows, n_rows - n_free)
     pm.Potential(f"{prefix}_{name}_ar1", prior - pm.logp(pm.Normal.dist(0.0, 1.0), z).sum())
     return x * sigma if scaled else x

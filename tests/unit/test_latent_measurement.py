@@ -4,6 +4,8 @@ identified subspace (with the right density there), the national component's pla
 enforcement terms."""
 
 import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
 import pytest
 from scipy import stats
 
@@ -17,6 +19,7 @@ from forecast.model.availability import (
     subspace_correction,
 )
 from forecast.model.components import seen_basis
+from forecast.model.prior_draws import drawable_paths
 from forecast.model.windows import centring_weights, non_overlapping
 from forecast.simulate import simulate_panel
 from forecast.simulate_shapes import mixed_frequency
@@ -442,3 +445,51 @@ def test_regional_shift_samples_force_paths_with_their_region_in_the_same_model(
     a0, a1 = values_at(m0, m0["availability"], p0), values_at(m1, m1["availability"], p1)
     assert np.abs(a0 - a1).max() < 1e-9 and np.abs(a1).max() > 0.1
     assert float(m0.compile_logp()(p0)) == pytest.approx(float(m1.compile_logp()(p1)), abs=1e-6)
+
+
+def _ar1_prior_terms(model, names):
+    """A compiled sum of the AR(1) prior terms of `names`' paths (their coordinate variables, plus
+    their Potentials in a fit's model), as a function of the model's value variables."""
+    terms = model.logp(vars=[model[f"availability_{n}_coord"] for n in names], sum=False)
+    pots = [p for p in model.potentials if p.name in {f"availability_{n}_ar1" for n in names}]
+    total = pt.sum([t.sum() for t in terms + model.replace_rvs_by_values(pots)])
+    return lambda point: values_at(model, total, point)
+
+
+def test_prior_draws_take_ar1_path_priors_as_distributions_with_the_fits_density(panel):
+    """For prior predictive checks the AR(1) path priors are distributions (a fit's are Potentials,
+    which prior sampling ignores): their density moves with rho, sigma and the coordinates exactly
+    as the fit's does, and drawn national paths have the conditioned AR(1)'s expected size."""
+    with drawable_paths():
+        draw_model, _ = build_model(panel, load_spec("latent"))
+    fit_model, _ = build_model(panel, _latent(shift=False))  # its coordinates: the paths' own
+    assert not [p for p in draw_model.potentials if p.name.endswith("_ar1")]
+    assert [p for p in fit_model.potentials if p.name == "availability_force_ar1"]
+    names = ["national", "regional", "force"]
+    f_fit, f_draw = _ar1_prior_terms(fit_model, names), _ar1_prior_terms(draw_model, names)
+    rng = np.random.default_rng(9)
+    p, q = (
+        {k: v + s * rng.normal(size=v.shape) for k, v in fit_model.initial_point(1).items()}
+        for s in (0.3, 0.6)
+    )
+    assert abs(float(f_fit(p)) - float(f_fit(q))) > 1.0
+    assert float(f_draw(p)) - float(f_draw(q)) == pytest.approx(
+        float(f_fit(p)) - float(f_fit(q)), abs=1e-6
+    )
+    with draw_model:
+        prior = pm.sample_prior_predictive(
+            draws=400,
+            random_seed=3,
+            var_names=["availability_rho", "availability_sigma", "availability_national_coord"],
+        )["prior"]
+    rho = prior["availability_rho"].values.reshape(400, -1)[:, 0]
+    sigma = prior["availability_sigma"].values.reshape(400, -1)[:, 0]
+    coord = prior["availability_national_coord"].values.reshape(400, -1)
+    n_t = coord.shape[1] + 1
+    tb = seen_basis(np.ones(n_t, bool))
+    ratios = []
+    for r, s, c in zip(rho, sigma, coord, strict=True):
+        cov = s**2 / (1 - r**2) * r ** np.abs(np.subtract.outer(np.arange(n_t), np.arange(n_t)))
+        expected = np.trace(np.linalg.inv(tb.T @ np.linalg.inv(cov) @ tb))  # E ||path||^2
+        ratios.append(np.sum((tb @ c) ** 2) / expected)
+    assert np.mean(ratios) == pytest.approx(1.0, abs=0.12)
