@@ -66,8 +66,7 @@ class ForceEffectsSpec(_Strict):
 
     enabled: bool = True
     sigma: float = Field(0.5, gt=0, description="HalfNormal scale of each outcome's force sd")
-    # one choice for every outcome, or per outcome: centred where counts pin each force down,
-    # non-centred where some forces have little or no data (knife as financial-year sums)
+    # one for all outcomes or per outcome: centred where counts pin forces down, else non-centred
     parameterisation: _Param | dict[str, _Param] = "centred"
     correlated: bool = False  # LKJ-correlated across outcomes (non-centred)
     # outcomes with persistent force deviations (AR(1) on knots; forecast.model.dynamics, README)
@@ -199,6 +198,8 @@ class AvailabilitySpec(_Strict):
             raise ValueError(f"max_lag ({self.max_lag}) must be >= lag ({self.lag})")
         if self.kind == "latent" and not self.indicators:
             raise ValueError('kind = "latent" needs at least one [[availability.indicators]] table')
+        if self.regional_shift and not self.regional:
+            raise ValueError("regional_shift = true needs regional = true (it shifts by that path)")
         names = [i.variable for i in self.indicators]
         if len(set(names)) != len(names):
             raise ValueError(f"indicators repeat a variable: {names}")
@@ -217,8 +218,7 @@ class AvailabilitySpec(_Strict):
 
 
 class CovariateSpec(_Strict):
-    """An optional (force, period) panel covariate with its own effect per outcome; standardised over
-    the panel, held at its last value in forecasts."""
+    """A (force, period) covariate with an effect per outcome: standardised, held in forecasts."""
 
     variable: str
     effect_sigma: float = Field(0.5, gt=0)

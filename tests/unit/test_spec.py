@@ -54,6 +54,10 @@ def test_sampler_settings_do_not_change_the_model_hash():
         ),
         ("schema_version = 2", "schema_version 2 is not supported"),
         ("[trend\n", "my.toml: not valid TOML"),
+        (
+            "[availability]\nregional = false\nregional_shift = true",
+            "regional_shift = true needs regional = true (it shifts by that path)",
+        ),
     ],
 )
 def test_bad_specs_fail_naming_the_key(text, message):
