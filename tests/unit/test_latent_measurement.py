@@ -294,6 +294,7 @@ def test_yearly_force_paths_are_linear_between_knots_and_forecast_per_quarter(pa
     assert np.abs(bends[[3, 7]]).min() > 1e-3  # bends at the knots (quarters 4 and 8)
 
     text = load_spec("latent").to_toml().replace("force_step = 1", "force_step = 4")
+    text = text.replace("regional_shift = true", "regional_shift = false")  # no regional paths
     spec = parse_spec(text.replace("regional = true", "regional = false"))  # A = national + force
     assert spec.availability.force_step == 4
     model, data = build_model(panel, spec)
