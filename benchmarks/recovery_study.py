@@ -7,8 +7,9 @@ truth (within-force variation, the identified part). Beside each coverage it pri
 whose own noise leaves the truth inside a 90% band even for an oracle that knows every other parameter
 (`oracle_z`): with 20 panels, a few misses are the data's, not the model's. Over all fits (effect and
 null) it prints the coverage and the sd of the z-scores (estimate - truth) / posterior sd: 1 when the
-intervals are as wide as the errors, a sharper check than 20 coverage counts. One row per fit is
-written to --out (CSV).
+intervals are as wide as the errors, a sharper check than 20 coverage counts. Each count (k of n
+covered) comes with a 90% Clopper-Pearson interval for the rate and the chance of at least k at
+exactly 90%. One row per fit is written to --out (CSV).
 
     python benchmarks/recovery_study.py --panels 20 --nulls 20 --spec default --out recovery.csv
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import beta, binom
 
 from forecast.fit import fit, sampler_settings
 from forecast.simulate import simulate_panel
@@ -59,6 +61,23 @@ def oracle_z(sim) -> np.ndarray:
         w = mu / var  # the NB score weight under a log link
         out.append((w * (y - mu) * a_dev).sum() / np.sqrt((w**2 * var * a_dev**2).sum()))
     return np.array(out)
+
+
+def coverage_counts(frame: pd.DataFrame, column: str, what: str) -> str:
+    """Per outcome: k of n, a 90% Clopper-Pearson interval for the rate, and the probability of a
+    count at least that far above 90% (upper tail) for a model whose intervals cover exactly 90%:
+    what a count of 20 can and cannot say about a 90% rate."""
+    lines = [f"{what}:"]
+    for outcome, hits in frame.groupby("outcome", sort=False)[column]:
+        k, n = int(hits.sum()), len(hits)
+        lo = beta.ppf(0.05, k, n - k + 1) if k > 0 else 0.0
+        hi = beta.ppf(0.95, k + 1, n - k) if k < n else 1.0
+        tail = binom.sf(k - 1, n, 0.9)  # P(count >= k) at exactly 90%
+        lines.append(
+            f"  {outcome}: {k} of {n} ({k / n:.1%}; 90% interval {lo:.1%}-{hi:.1%}); "
+            f"P(>= {k} of {n}) at exactly 90%: {tail:.2f}"
+        )
+    return "\n".join(lines)
 
 
 def one_fit(seed: int, null: bool, spec, draws: int, tune: int, chains: int) -> list[dict]:
@@ -171,6 +190,8 @@ def main() -> None:
         }
     )
     print(table.round(3).to_string())
+    print(coverage_counts(real, "covered", "effect panels, truth inside the 90% interval"))
+    print(coverage_counts(null, "zero_inside", "null panels, 0 inside the 90% interval"))
     if frame["availability_corr"].notna().any():
         print(f"availability path correlation: min {frame['availability_corr'].min():.3f}")
     n_real, n_null = real["seed"].nunique(), null["seed"].nunique()
