@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import beta, binom
+from scipy.stats import binom, binomtest
 
 from forecast.fit import fit, sampler_settings
 from forecast.simulate import simulate_panel
@@ -70,8 +70,7 @@ def coverage_counts(frame: pd.DataFrame, column: str, what: str) -> str:
     lines = [f"{what}:"]
     for outcome, hits in frame.groupby("outcome", sort=False)[column]:
         k, n = int(hits.sum()), len(hits)
-        lo = beta.ppf(0.05, k, n - k + 1) if k > 0 else 0.0
-        hi = beta.ppf(0.95, k + 1, n - k) if k < n else 1.0
+        lo, hi = binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")
         tail = binom.sf(k - 1, n, 0.9)  # P(count >= k) at exactly 90%
         lines.append(
             f"  {outcome}: {k} of {n} ({k / n:.1%}; 90% interval {lo:.1%}-{hi:.1%}); "
