@@ -339,3 +339,35 @@ def _truth(
         },
         attrs={**attrs, "effects_scale": "log rate per sd of latent availability"},
     )
+
+
+def oracle_z(sim: xr.DataTree) -> np.ndarray:
+    """Per outcome, the score statistic for the effect given the TRUE means (negative binomial,
+    within-quarter variation of the true lagged availability, force levels known).
+
+    It measures how far the panel's own noise pushes any estimate: |z| > 1.645 means that even a
+    model knowing every other parameter would find the truth outside a 90% interval. Quarters
+    whose lagged availability lies before the panel are left out.
+    """
+    truth, panel = sim["truth"].to_dataset(), sim["panel"].to_dataset()
+    lag = int(truth.attrs["lag"])
+    a = truth["availability"].values[:, :-lag]  # A[t - lag] for the quarters t >= lag
+    a_dev = a - a.mean(axis=0, keepdims=True)
+    quarter = np.array([p.quarter - 1 for p in panel.indexes["period"]])[lag:]
+    log_pop = np.log(panel["population"].values[:, lag:] / 1e5)
+    out = []
+    for i, k in enumerate(truth["outcome"].values):
+        eta = (
+            log_pop
+            + float(truth["intercept"][i])
+            + truth["force_effect"].values[i][:, None]
+            + float(truth["availability_beta"][i]) * a
+            + truth["season"].values[i][quarter][None, :]
+            + truth["trend"].values[i][lag:][None, :]
+        )
+        mu, phi = np.exp(eta), float(truth["phi"][i])
+        y = panel["count"].sel(outcome=k).values[:, lag:]
+        var = mu + mu**2 / phi
+        w = mu / var  # the NB score weight under a log link
+        out.append((w * (y - mu) * a_dev).sum() / np.sqrt((w**2 * var * a_dev**2).sum()))
+    return np.array(out)

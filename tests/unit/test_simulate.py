@@ -48,3 +48,21 @@ def test_effects_change_the_counts_and_holdout_is_returned():
     tree = simulate_panel(n_periods=12, seed=2, holdout=3)
     fut = tree["future"].to_dataset()
     assert fut.sizes["period"] == 3 and str(fut.indexes["period"][0]) == "2015Q2"
+
+
+def test_counts_follow_the_recorded_truth_oracle_score_is_standard_normal():
+    """Over 60 consecutive seeds, effect and null panels, the score for each outcome's effect at the
+    TRUE parameters has mean 0 and sd 1: the counts are drawn from the truth the simulator records
+    (a wrong per-sd effect, scale or lag in /truth moves the mean by several standard errors)."""
+    from forecast.simulate import oracle_z
+
+    z = np.array(
+        [
+            oracle_z(simulate_panel(seed=seed, effects=effects))
+            for seed in range(60)
+            for effects in (None, {"homicide": 0.0, "robbery": 0.0, "knife": 0.0})
+        ]
+    )
+    se = 1 / np.sqrt(len(z))
+    assert (np.abs(z.mean(axis=0)) < 3.5 * se).all(), z.mean(axis=0)
+    assert ((z.std(axis=0) > 0.85) & (z.std(axis=0) < 1.15)).all(), z.std(axis=0)
