@@ -1,7 +1,7 @@
 import numpy as np
 import xarray as xr
 
-from forecast.simulate import simulate_panel
+from forecast.simulate import oracle_z, simulate_panel
 
 
 def test_same_seed_same_panel_other_seed_other_panel():
@@ -54,8 +54,6 @@ def test_counts_follow_the_recorded_truth_oracle_score_is_standard_normal():
     """Over 60 consecutive seeds, effect and null panels, the score for each outcome's effect at the
     TRUE parameters has mean 0 and sd 1: the counts are drawn from the truth the simulator records
     (a wrong per-sd effect, scale or lag in /truth moves the mean by several standard errors)."""
-    from forecast.simulate import oracle_z
-
     z = np.array(
         [
             oracle_z(simulate_panel(seed=seed, effects=effects))
