@@ -106,6 +106,7 @@ def test_continued_deviations_decay_at_the_quarterly_pace_and_keep_the_constrain
     assert eps[:, 0].std() == pytest.approx(np.sqrt(2 / 3), rel=0.03)  # 1 - 1/3 of the variance
 
 
+@pytest.mark.slow  # two fits of 43 forces x 36 quarters: a statistical recovery check
 def test_a_drifting_forces_deviation_is_recovered_and_forecast():
     """Robbery drifts per force (AR(1) quarterly, sd 0.15); the fit recovers the deviations, the
     forecast starts each force from its own and the holdout error falls against constant effects."""
