@@ -6,6 +6,7 @@ outcomes and panels) and per outcome, for forces and for England and Wales. One 
 area x outcome x horizon x level goes to --out (CSV, resumable).
 
     python benchmarks/forecast_calibration.py --panels 10 --out calibration.csv
+    python benchmarks/forecast_calibration.py --panels 10 --shard 1/2 --out cal_1.csv  # in parallel
 """
 
 from __future__ import annotations
@@ -92,19 +93,24 @@ def main() -> None:
     p.add_argument("--draws", type=int, default=None)
     p.add_argument("--tune", type=int, default=None)
     p.add_argument("--out", default="calibration.csv")
+    p.add_argument("--first-seed", type=int, default=3000, help="seeds first .. first + panels - 1")
+    p.add_argument("--shard", default="0/1", help="i/n: fit every n-th seed from the i-th")
+    p.add_argument("--merge", nargs="*", default=[], help="other shards' CSVs to add to the table")
     a = p.parse_args()
     spec = load_spec(a.spec)
     draws, tune = a.draws or spec.sampler.draws, a.tune or spec.sampler.tune
     out = Path(a.out)
     frame = pd.read_csv(out) if out.exists() else pd.DataFrame()
     done = set(frame["seed"]) if len(frame) else set()
-    for seed in range(3000, 3000 + a.panels):
+    shard, n_shards = (int(x) for x in a.shard.split("/"))
+    for seed in range(a.first_seed, a.first_seed + a.panels)[shard::n_shards]:
         if seed in done:
             continue
         frame = pd.concat([frame, one_panel(seed, spec, a.horizon, draws, tune)], ignore_index=True)
         tmp = out.with_suffix(".tmp")
         frame.to_csv(tmp, index=False)
         tmp.replace(out)
+    frame = pd.concat([frame, *(pd.read_csv(m) for m in a.merge)], ignore_index=True)
     for level_name, part in frame.groupby("area_level"):
         n_cells = len(part) // (len(LEVELS) * part["horizon"].nunique())
         print(f"\n{level_name}: {n_cells} forecasts per horizon and level")
