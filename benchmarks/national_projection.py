@@ -67,14 +67,15 @@ def scores(rule: Forecast, history: np.ndarray, truth: np.ndarray) -> tuple[np.n
 
 
 def table(cases: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
-    rows = []
+    """Mean CRPS and the probit PIT's mean and sd, by rule and horizon, over the cases."""
+    parts = {}
     for name, rule in RULES.items():
         z, crps = (np.array(x) for x in zip(*(scores(rule, h, t) for h, t in cases), strict=True))
-        for k in range(z.shape[1]):
-            zk = z[:, k]
-            rows.append(dict(rule=name, h=k + 1, crps=crps[:, k].mean(), probit_mean=zk.mean()))
-            rows[-1]["probit_sd"] = zk.std(ddof=1)
-    return pd.DataFrame(rows).set_index(["rule", "h"]).round(3)
+        parts[name] = pd.DataFrame(
+            {"crps": crps.mean(0), "probit_mean": z.mean(0), "probit_sd": z.std(0, ddof=1)},
+            index=pd.Index(np.arange(1, z.shape[1] + 1), name="h"),
+        )
+    return pd.concat(parts, names=["rule"]).round(3)
 
 
 def simulated(panels: int) -> list[tuple[np.ndarray, np.ndarray]]:
