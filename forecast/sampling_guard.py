@@ -7,6 +7,7 @@ posterior with missing draws or non-finite values (the same check guards fits re
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -20,17 +21,28 @@ from forecast.core.errors import DataError, Interrupted
 _NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 
+RESEND_SECONDS = 2.0
+
+
 @contextmanager
 def watch_interrupts() -> Iterator[list[int]]:
     """Record SIGINT/SIGTERM (and raise KeyboardInterrupt, as Python does) while sampling; after the
-    block, raise :class:`Interrupted` if one arrived, even when the sampler swallowed it."""
+    block, raise :class:`Interrupted` if one arrived, even when the sampler swallowed it. Until the
+    block ends the signal is sent again every RESEND_SECONDS: one raised inside a callback that
+    drops exceptions (numba compiling the model) would otherwise leave the whole run going."""
     hits: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield hits  # signals reach only the main thread (e.g. on a Dask worker)
         return
+    done = threading.Event()
+    resender = threading.Thread(target=_resend, args=(hits, done), daemon=True)
 
     def handler(signum, frame):
         hits.append(signum)
+        if done.is_set():  # a re-sent signal arriving as the block ends: recorded, not raised
+            return
+        if not resender.is_alive() and len(hits) == 1:
+            resender.start()
         raise KeyboardInterrupt
 
     old = {s: signal.signal(s, handler) for s in _NAMES}
@@ -40,10 +52,19 @@ def watch_interrupts() -> Iterator[list[int]]:
         if not hits:
             hits.append(signal.SIGINT)
     finally:
+        done.set()
+        if resender.is_alive():
+            resender.join()
         for s, h in old.items():
             signal.signal(s, h)
     if hits:
         raise Interrupted(f"sampling stopped by {_NAMES.get(hits[0], 'a signal')}")
+
+
+def _resend(hits: list[int], done: threading.Event) -> None:
+    """Send the first recorded signal to this process again until `done` is set."""
+    while not done.wait(RESEND_SECONDS):
+        os.kill(os.getpid(), hits[0])
 
 
 def check_complete(

@@ -86,3 +86,32 @@ def test_other_swallowed_errors_are_still_reported():
     out = _run_finaliser("raise ValueError('broken finaliser')")
     assert "Exception ignored" in out.stderr and "broken finaliser" in out.stderr
     assert out.stdout.strip() == "None"
+
+
+_LONG_RUN = """
+import os, signal, time
+from forecast.core.errors import Interrupted
+from forecast.sampling_guard import watch_interrupts
+class Finaliser:  # like numba's compile callbacks: an exception raised inside is dropped
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT); time.sleep(1)
+start = time.monotonic()
+try:
+    with watch_interrupts():
+        obj = Finaliser()
+        del obj
+        while time.monotonic() - start < 30:  # the long sampling run that follows
+            time.sleep(0.05)
+    print("finished")
+except Interrupted as exc:
+    print(f"{exc} after {time.monotonic() - start:.0f} s")
+"""
+
+
+def test_a_ctrl_c_dropped_while_the_model_compiles_still_stops_the_sampling_promptly():
+    out = subprocess.run(
+        [sys.executable, "-c", _LONG_RUN], capture_output=True, text=True, timeout=60
+    )
+    message, _, seconds = out.stdout.strip().rpartition(" after ")
+    assert message == "sampling stopped by Ctrl-C", out
+    assert int(seconds.removesuffix(" s")) < 10  # not the 30 s the run would take
