@@ -11,6 +11,7 @@ plug-in (the rule `national_projection.py` scores).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 from national_projection import ar1  # the plug-in rule it scores (benchmarks/ is on the path)
@@ -31,9 +32,13 @@ def national_sd(proj: Projection, future_index: np.ndarray) -> dict[str, np.ndar
     known[:, :, -HORIZON:] = future_index[None]
     held = proj.trend.copy()
     held[..., n:] = held[..., n - 1 : n]
-    etas = {"full": proj.log_rate(), "index known": proj.log_rate(known)}
-    proj.trend = held
-    etas |= {"trend held": proj.log_rate(), "both": proj.log_rate(known)}
+    still = replace(proj, trend=held)
+    etas = {
+        "full": proj.log_rate(),
+        "index known": proj.log_rate(known),
+        "trend held": still.log_rate(),
+        "both": still.log_rate(known),
+    }
     return {k: logsumexp(e[:, :, n:], axis=1).std(axis=0).T for k, e in etas.items()}
 
 

@@ -19,9 +19,7 @@ import xarray as xr
 from forecast.core.errors import DataError, Interrupted
 
 _NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
-
-
-RESEND_SECONDS = 2.0
+RESEND_SECONDS = 2.0  # how often a recorded signal is sent again while the block runs
 
 
 @contextmanager
@@ -41,7 +39,7 @@ def watch_interrupts() -> Iterator[list[int]]:
         hits.append(signum)
         if done.is_set():  # a re-sent signal arriving as the block ends: recorded, not raised
             return
-        if not resender.is_alive() and len(hits) == 1:
+        if len(hits) == 1:  # the first signal starts the re-sending
             resender.start()
         raise KeyboardInterrupt
 
