@@ -2,8 +2,10 @@
 forecast `horizon` quarters; prints how often the 50/80/95% central intervals of the forecast draws
 cover the held-out counts (judged on the randomised PIT, which is calibrated for counts, and with
 inclusive integer bounds, which over-cover small counts), per horizon (pooled over forces,
-outcomes and panels) and per outcome, for forces and for England and Wales. One row per panel x
-area x outcome x horizon x level goes to --out (CSV, resumable).
+outcomes and panels) and per outcome, for forces and for England and Wales. It also scores the
+forecast's expected counts against the simulator's true expected counts (`latent_pit`): that check
+has no count noise in it, so it judges the width of the forecast's mean sharply where few forecasts
+back a figure. One row per panel x area x outcome x horizon x level goes to --out (CSV, resumable).
 
     python benchmarks/forecast_calibration.py --panels 10 --out calibration.csv
     python benchmarks/forecast_calibration.py --panels 10 --shard 1/2 --out cal_1.csv  # in parallel
@@ -17,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 from scipy.stats import norm
 
 from forecast.evaluate.scores import coverage, pit_coverage, randomised_pit
 from forecast.fit import fit, sampler_settings
-from forecast.predict import aggregate_areas, predict
+from forecast.predict import aggregate_areas, predict, project
 from forecast.simulate import simulate_panel
 from forecast.spec import load_spec
 
@@ -46,6 +49,7 @@ def one_panel(seed: int, spec, horizon: int, draws: int, tune: int) -> pd.DataFr
     draws_ = areas["count"].stack(sample=("chain", "draw")).transpose(..., "sample").values
     truth = areas["observed"].values  # (area, period, outcome)
     pit = randomised_pit(truth, draws_, np.random.default_rng(seed))
+    latent = latent_pit(tree, pred, future["expected_count"], horizon, seed)
     rows = []
     for level in LEVELS:
         covered = pit_coverage(pit, level)  # calibrated for counts (randomised PIT)
@@ -64,25 +68,47 @@ def one_panel(seed: int, spec, horizon: int, draws: int, tune: int) -> pd.DataFr
                             "covered": bool(covered[a, t, k]),
                             "covered_inclusive": bool(inclusive[a, t, k]),
                             "pit": float(pit[a, t, k]),
+                            "latent_pit": float(latent[a, t, k]),
                             "seconds": seconds,
                         }
                     )
     return pd.DataFrame(rows)
 
 
+def latent_pit(
+    tree, pred: xr.Dataset, expected: xr.DataArray, horizon: int, seed: int
+) -> np.ndarray:
+    """(area, horizon, outcome) share of the forecast's expected-count draws below the true
+    expected count, summed over forces into regions and England and Wales like the counts."""
+    proj = project(tree, horizon, np.random.default_rng([seed, 1]))
+    mean = np.exp(proj.log_rate()[:, :, -horizon:, :])  # (sample, force, horizon, outcome)
+    ds = pred[["count", "population", "observed"]].copy()
+    ds["count"] = (ds["count"].dims, mean.reshape(ds["count"].shape))
+    ds["observed"] = expected.transpose(*ds["observed"].dims).assign_coords(ds["observed"].coords)
+    areas = aggregate_areas(ds)
+    draws_ = areas["count"].stack(sample=("chain", "draw")).transpose(..., "sample").values
+    truth = areas["observed"].values[..., None]
+    return ((draws_ < truth).sum(-1) + 0.5) / (draws_.shape[-1] + 1)
+
+
 def print_width_check(level_name: str, part: pd.DataFrame) -> None:
     """The sd of the probit of the PIT by horizon: 1 for calibrated intervals, below 1 when they
     are too wide, above 1 when too narrow. It uses every forecast rather than three coverage counts,
     so it is the sharper check where few forecasts back each cell (England and Wales)."""
-    if "pit" not in part or part["pit"].isna().all():
-        return  # rows written before the column existed
-    one = part[(part["level"] == LEVELS[0]) & part["pit"].notna()]
-    z = norm.ppf(one["pit"].clip(1e-6, 1 - 1e-6))
-    by_h = pd.Series(z).groupby(one["horizon"].values).agg(["std", "mean", "size"])
-    # the sd of a sample sd of n normal values is about 1 / sqrt(2 (n - 1))
-    by_h["se_of_sd"] = 1 / np.sqrt(2 * (by_h["size"] - 1))
-    print(f"{level_name}: probit-PIT sd (1 = calibrated, < 1 too wide) and mean (0 = unbiased)")
-    print(by_h.rename(columns={"size": "n"}).round(3).to_string())
+    what = {
+        "pit": "probit-PIT sd (1 = calibrated, < 1 too wide) and mean (0 = unbiased)",
+        "latent_pit": "the same for the expected counts against the true ones (no count noise)",
+    }
+    for col, label in what.items():
+        if col not in part or part[col].isna().all():
+            continue  # rows written before the column existed
+        one = part[(part["level"] == LEVELS[0]) & part[col].notna()]
+        z = norm.ppf(one[col].clip(1e-6, 1 - 1e-6))
+        by_h = pd.Series(z).groupby(one["horizon"].values).agg(["std", "mean", "size"])
+        # the sd of a sample sd of n normal values is about 1 / sqrt(2 (n - 1))
+        by_h["se_of_sd"] = 1 / np.sqrt(2 * (by_h["size"] - 1))
+        print(f"{level_name}: {label}")
+        print(by_h.rename(columns={"size": "n"}).round(3).to_string())
 
 
 def main() -> None:

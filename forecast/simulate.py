@@ -18,7 +18,8 @@ Generating process (all draws from one ``numpy.random.default_rng(seed)``):
   u correlated across outcomes, a national random-walk trend per outcome, sum-to-zero seasonality.
 
 The result is a DataTree: the panel in ``/panel``, parameters and latent paths in ``/truth`` and, when
-``holdout > 0``, the next quarters' panel in ``/future`` (for forecast checks).
+``holdout > 0``, the next quarters' panel in ``/future`` (for forecast checks), with their true
+expected counts (``expected_count``), so calibration can be judged without the counts' own noise.
 """
 
 from __future__ import annotations
@@ -162,7 +163,15 @@ def simulate_panel(
     truth = truth.assign({k: v.isel({dims.PERIOD: hist}) for k, v in slow_truth.items()})
     tree = {"/panel": panel(hist), "/truth": truth}
     if holdout:
-        tree["/future"] = panel(slice(n_periods, total))
+        held_out = slice(n_periods, total)
+        expected = xr.DataArray(
+            np.exp(eta[:, held_out, :]),
+            dims=(dims.FORCE, dims.PERIOD, dims.OUTCOME),
+            attrs={
+                "description": "true mean of each held-out count (before negative-binomial noise)"
+            },
+        )
+        tree["/future"] = panel(held_out).assign(expected_count=expected)
     return xr.DataTree.from_dict(tree)
 
 

@@ -64,3 +64,17 @@ def test_counts_follow_the_recorded_truth_oracle_score_is_standard_normal():
     se = 1 / np.sqrt(len(z))
     assert (np.abs(z.mean(axis=0)) < 3.5 * se).all(), z.mean(axis=0)
     assert ((z.std(axis=0) > 0.85) & (z.std(axis=0) < 1.15)).all(), z.std(axis=0)
+
+
+def test_held_out_expected_counts_are_the_means_the_counts_were_drawn_from():
+    """Standardised held-out counts, (y - mu) / sqrt(mu + mu^2 / phi) with the recorded expected
+    count mu and the true phi, have mean 0 and sd 1 over 43 forces x 8 quarters x 3 outcomes."""
+    tree = simulate_panel(n_periods=16, seed=11, holdout=8)
+    fut = tree["future"].to_dataset()
+    mu = fut["expected_count"].transpose("force", "period", "outcome")
+    assert mu.sizes == {"force": 43, "period": 8, "outcome": 3}
+    phi = tree["truth"]["phi"].values[None, None, :]
+    y = fut["count"].transpose(*mu.dims).values
+    z = (y - mu.values) / np.sqrt(mu.values + mu.values**2 / phi)
+    assert abs(z.mean()) < 0.1 and 0.93 < z.std() < 1.07  # a quarter off gives 1.09
+    assert np.corrcoef(np.log(y + 0.5).ravel(), np.log(mu.values).ravel())[0, 1] > 0.95
