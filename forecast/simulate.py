@@ -164,15 +164,18 @@ def simulate_panel(
     tree = {"/panel": panel(hist), "/truth": truth}
     if holdout:
         held_out = slice(n_periods, total)
-        expected = xr.DataArray(
-            np.exp(eta[:, held_out, :]),
-            dims=(dims.FORCE, dims.PERIOD, dims.OUTCOME),
-            attrs={
-                "description": "true mean of each held-out count (before negative-binomial noise)"
-            },
-        )
-        tree["/future"] = panel(held_out).assign(expected_count=expected)
+        tree["/future"] = _with_expected(panel(held_out), eta[:, held_out, :])
     return xr.DataTree.from_dict(tree)
+
+
+def _with_expected(future: xr.Dataset, eta: np.ndarray) -> xr.Dataset:
+    """The held-out panel with the true mean of each count (before the negative-binomial noise)."""
+    expected = xr.DataArray(
+        np.exp(eta),
+        dims=(dims.FORCE, dims.PERIOD, dims.OUTCOME),
+        attrs={"description": "true mean of each held-out count (before negative-binomial noise)"},
+    )
+    return future.assign(expected_count=expected)
 
 
 def _population(
