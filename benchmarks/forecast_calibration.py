@@ -46,8 +46,7 @@ def one_panel(seed: int, spec, horizon: int, draws: int, tune: int) -> pd.DataFr
     pred = pred.isel(period=slice(-horizon, None))
     pred["observed"] = future["count"].transpose(*pred["observed"].dims)
     areas = aggregate_areas(pred)
-    draws_ = areas["count"].stack(sample=("chain", "draw")).transpose(..., "sample").values
-    truth = areas["observed"].values  # (area, period, outcome)
+    draws_, truth = area_draws(areas)  # (area, period, outcome, sample), (area, period, outcome)
     pit = randomised_pit(truth, draws_, np.random.default_rng(seed))
     latent = latent_pit(tree, pred, future["expected_count"], horizon, seed)
     rows = []
@@ -82,13 +81,18 @@ def latent_pit(
     expected count, summed over forces into regions and England and Wales like the counts."""
     proj = project(tree, horizon, np.random.default_rng([seed, 1]))
     mean = np.exp(proj.log_rate()[:, :, -horizon:, :])  # (sample, force, horizon, outcome)
-    ds = pred[["count", "population", "observed"]].copy()
+    ds = pred[["count", "population", "observed"]]
     ds["count"] = (ds["count"].dims, mean.reshape(ds["count"].shape))
     ds["observed"] = expected.transpose(*ds["observed"].dims).assign_coords(ds["observed"].coords)
-    areas = aggregate_areas(ds)
+    draws_, truth = area_draws(aggregate_areas(ds))
+    # continuous values: no ties to randomise; (k + 0.5) / (n + 1) keeps the PIT inside (0, 1)
+    return ((draws_ < truth[..., None]).sum(-1) + 0.5) / (draws_.shape[-1] + 1)
+
+
+def area_draws(areas: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """The areas' count draws as (area, period, outcome, sample) and their observed values."""
     draws_ = areas["count"].stack(sample=("chain", "draw")).transpose(..., "sample").values
-    truth = areas["observed"].values[..., None]
-    return ((draws_ < truth).sum(-1) + 0.5) / (draws_.shape[-1] + 1)
+    return draws_, areas["observed"].values
 
 
 def print_width_check(level_name: str, part: pd.DataFrame) -> None:
